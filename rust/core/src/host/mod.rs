@@ -1,0 +1,189 @@
+//! The Lua host: one sandboxed Lua state and the scripts loaded into it.
+//!
+//! A script is a file whose chunk returns a table of callbacks (its *module*). Modules are
+//! loaded once per path and shared by every node that runs the script; per-node state lives
+//! elsewhere. The host knows nothing of Godot: the extension reads files and passes source
+//! text in, and installs the engine API into [`LuaHost::lua`].
+
+mod sandbox;
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+
+use mlua::chunk::ChunkMode;
+use mlua::{Function, IntoLuaMulti, Lua, MultiValue, Table, Value};
+
+use crate::errors::{Error, ScriptError};
+
+/// Chunk name used for code run through [`LuaHost::exec`] and [`LuaHost::eval`].
+pub const INLINE_CHUNK: &str = "(inline)";
+
+/// The sandboxed Lua state and its loaded modules.
+pub struct LuaHost {
+    lua: Lua,
+    modules: RefCell<HashMap<String, Table>>,
+    scripts_loaded: Cell<u64>,
+}
+
+impl LuaHost {
+    /// A fresh Lua state with the sandbox applied (see [`sandbox`]).
+    ///
+    /// # Errors
+    /// Fails only if Lua cannot allocate its state.
+    pub fn new() -> mlua::Result<Self> {
+        Ok(LuaHost {
+            lua: sandbox::new_sandboxed_lua()?,
+            modules: RefCell::new(HashMap::new()),
+            scripts_loaded: Cell::new(0),
+        })
+    }
+
+    /// The Lua state, for installing globals.
+    pub fn lua(&self) -> &Lua {
+        &self.lua
+    }
+
+    /// Runs a chunk of Lua statements.
+    ///
+    /// # Errors
+    /// A syntax or runtime error, located at `(inline):LINE`.
+    pub fn exec(&self, source: &str) -> Result<(), Error> {
+        self.lua
+            .load(source)
+            .set_name(format!("={INLINE_CHUNK}"))
+            .set_mode(ChunkMode::Text)
+            .exec()
+            .map_err(|e| ScriptError::from_lua(&e, INLINE_CHUNK).into())
+    }
+
+    /// Evaluates Lua source as an expression (`1 + 2`) or, failing that, as statements with a
+    /// `return` (`local x = 2; return x * x`), and returns what it produced.
+    ///
+    /// # Errors
+    /// A syntax or runtime error, located at `(inline):LINE`.
+    pub fn eval(&self, source: &str) -> Result<MultiValue, Error> {
+        let name = format!("={INLINE_CHUNK}");
+        let as_expression = self
+            .lua
+            .load(format!("return {source}"))
+            .set_name(&name)
+            .set_mode(ChunkMode::Text)
+            .into_function();
+        let function = match as_expression {
+            Ok(f) => f,
+            Err(_) => self
+                .lua
+                .load(source)
+                .set_name(&name)
+                .set_mode(ChunkMode::Text)
+                .into_function()
+                .map_err(|e| Error::from(ScriptError::from_lua(&e, INLINE_CHUNK)))?,
+        };
+        function
+            .call(())
+            .map_err(|e| ScriptError::from_lua(&e, INLINE_CHUNK).into())
+    }
+
+    /// Runs a script's source and keeps the table it returns as the module for `path`,
+    /// replacing any earlier version.
+    ///
+    /// # Errors
+    /// [`Error::BadScriptPath`] for a path that is not a `res://` or `user://` `.lua` file,
+    /// [`Error::Script`] for a syntax or runtime error, [`Error::NotAModule`] when the chunk
+    /// does not return a table.
+    pub fn load_module(&self, path: &str, source: &str) -> Result<Table, Error> {
+        check_script_path(path)?;
+        let value: Value = self
+            .lua
+            .load(source)
+            .set_name(format!("@{path}"))
+            .set_mode(ChunkMode::Text)
+            .call(())
+            .map_err(|e| ScriptError::from_lua(&e, path))?;
+        let Value::Table(module) = value else {
+            return Err(Error::NotAModule {
+                path: path.to_owned(),
+                returned: lua_type_name(&value).to_owned(),
+            });
+        };
+        self.modules
+            .borrow_mut()
+            .insert(path.to_owned(), module.clone());
+        self.scripts_loaded.set(self.scripts_loaded.get() + 1);
+        tracing::debug!(path, "script loaded");
+        Ok(module)
+    }
+
+    /// The module loaded for `path`, if any.
+    pub fn module(&self, path: &str) -> Option<Table> {
+        self.modules.borrow().get(path).cloned()
+    }
+
+    /// Drops the module of `path`, so the next load runs the file again.
+    pub fn forget_module(&self, path: &str) -> bool {
+        self.modules.borrow_mut().remove(path).is_some()
+    }
+
+    /// Calls a script function, locating any error in `path` when Lua gives no location.
+    ///
+    /// # Errors
+    /// The Lua error raised by the function, as an [`Error::Script`].
+    pub fn call<R: mlua::FromLuaMulti>(
+        &self,
+        function: &Function,
+        args: impl IntoLuaMulti,
+        path: &str,
+    ) -> Result<R, Error> {
+        function
+            .call(args)
+            .map_err(|e| ScriptError::from_lua(&e, path).into())
+    }
+
+    /// How many scripts have been loaded (a reload counts again).
+    pub fn scripts_loaded(&self) -> u64 {
+        self.scripts_loaded.get()
+    }
+
+    /// Paths of the modules currently loaded.
+    pub fn loaded_paths(&self) -> Vec<String> {
+        let mut paths: Vec<_> = self.modules.borrow().keys().cloned().collect();
+        paths.sort();
+        paths
+    }
+
+    /// Bytes the Lua heap uses now.
+    pub fn memory_bytes(&self) -> usize {
+        self.lua.used_memory()
+    }
+
+    /// Runs a full garbage collection.
+    ///
+    /// # Errors
+    /// Only a `__gc` metamethod that raises can fail it.
+    pub fn collect_garbage(&self) -> mlua::Result<()> {
+        self.lua.gc_collect()
+    }
+}
+
+/// Accepts `res://` and `user://` paths of `.lua` files.
+///
+/// # Errors
+/// [`Error::BadScriptPath`] for anything else.
+pub fn check_script_path(path: &str) -> Result<(), Error> {
+    let rooted = path.starts_with("res://") || path.starts_with("user://");
+    if rooted && path.ends_with(".lua") && !path.contains("/../") {
+        Ok(())
+    } else {
+        Err(Error::BadScriptPath {
+            path: path.to_owned(),
+        })
+    }
+}
+
+/// The type name Lua's own `type()` gives (mlua says "integer" where Lua says "number").
+pub fn lua_type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Integer(_) => "number",
+        other => other.type_name(),
+    }
+}
