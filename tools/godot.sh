@@ -63,8 +63,24 @@ apt_mirror() {
 	echo "$uri"
 }
 
+# Godot itself, CA certificates (the editor loads them at start), and what the editor needs
+# to render into a virtual display for screenshots. Changing this list updates existing trees.
+tree_packages="godot ca-certificates xvfb xauth libgl1-mesa-dri libgl1 libegl1 imagemagick"
+
 provision_tree() {
-	[[ -x $tree/usr/bin/godot && -f $tree/.provisioned ]] && return 0
+	if [[ -x $tree/usr/bin/godot && -f $tree/.provisioned ]]; then
+		[[ $(cat "$tree/.provisioned") == "$tree_packages" ]] && return 0
+		log "updating the packages of $tree"
+		chroot "$tree" apt-get -o Acquire::Check-Valid-Until=false -qq update >/dev/null
+		chroot "$tree" env DEBIAN_FRONTEND=noninteractive apt-get -o Acquire::Check-Valid-Until=false \
+			-o APT::Install-Recommends=false -qq install -y $tree_packages >"$cache_dir/apt.log" 2>&1 || {
+			tail -n 20 "$cache_dir/apt.log" >&2
+			log "updating the tree failed (full log: $cache_dir/apt.log)"
+			exit 2
+		}
+		echo "$tree_packages" >"$tree/.provisioned"
+		return 0
+	fi
 	if [[ $(uname -s) != Linux ]]; then
 		log "no Godot 4 found: install Godot 4.6 and set GODOT=/path/to/godot"
 		exit 2
@@ -88,15 +104,14 @@ provision_tree() {
 		exit 2
 	}
 	local apt=(apt-get -o Acquire::Check-Valid-Until=false -o APT::Install-Recommends=false -qq)
-	# Godot itself, plus what the editor needs to render into a virtual display for screenshots.
 	chroot "$tree.partial" "${apt[@]}" update >/dev/null
 	chroot "$tree.partial" env DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y \
-		godot xvfb xauth libgl1-mesa-dri libgl1 libegl1 imagemagick >"$cache_dir/apt.log" 2>&1 || {
+		$tree_packages >"$cache_dir/apt.log" 2>&1 || {
 		tail -n 20 "$cache_dir/apt.log" >&2
 		log "installing Godot in the tree failed (full log: $cache_dir/apt.log)"
 		exit 2
 	}
-	touch "$tree.partial/.provisioned"
+	echo "$tree_packages" >"$tree.partial/.provisioned"
 	rm -rf "$tree"
 	mv "$tree.partial" "$tree"
 	log "Godot $(run_in_tree godot --version 2>/dev/null | tail -n 1) ready"

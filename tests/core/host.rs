@@ -153,3 +153,43 @@ fn garbage_collection_releases_memory() -> Result<(), Error> {
     );
     Ok(())
 }
+
+/// A Rust value handed to Lua, with an operator, like the runtime's Vector2.
+#[derive(Clone, Copy)]
+struct Pair(f32, f32);
+
+impl mlua::UserData for Pair {
+    fn add_fields<F: mlua::UserDataFields<Self>>(fields: &mut F) {
+        fields.add_field_method_get("x", |_, this| Ok(this.0));
+    }
+    fn add_methods<M: mlua::UserDataMethods<Self>>(methods: &mut M) {
+        methods.add_meta_function(
+            mlua::MetaMethod::Add,
+            |_, (a, b): (mlua::AnyUserData, mlua::AnyUserData)| {
+                let (a, b) = (*a.borrow::<Pair>()?, *b.borrow::<Pair>()?);
+                Ok(Pair(a.0 + b.0, a.1 + b.1))
+            },
+        );
+    }
+}
+
+#[test]
+fn userdata_is_finalized_safely() -> Result<(), Error> {
+    // Guards the build profile: with LuaJIT's debug assertions and optimised dependencies,
+    // collecting a userdata crashed the process.
+    let host = host();
+    let lua = host.lua();
+    let make = lua
+        .create_function(|_, (x, y): (f32, f32)| Ok(Pair(x, y)))
+        .expect("function");
+    lua.globals().set("pair", make).expect("global");
+    host.exec(
+        "local sum = pair(0, 0) for i = 1, 1000 do sum = sum + pair(i, 1) end total = sum.x",
+    )?;
+    host.exec("collectgarbage() collectgarbage()")?;
+    assert_eq!(
+        host.eval("total")?.into_iter().next(),
+        Some(Value::Integer(500500))
+    );
+    Ok(())
+}

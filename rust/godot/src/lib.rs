@@ -1,1 +1,39 @@
+//! Godot Lua Runtime: the GDExtension.
+//!
+//! A thin bridge over `lua_runtime_core`: it registers the `LuaRuntime` singleton and the
+//! `LuaScriptNode` class, converts between Variants and Lua values, and turns core errors
+//! into Godot errors at one place ([`errors`]).
 
+use godot::init::{ExtensionLibrary, InitStage, gdextension};
+
+mod bridge;
+mod errors;
+mod logging;
+mod runtime;
+mod script_node;
+mod source;
+mod state;
+
+struct LuaRuntimeExtension;
+
+#[gdextension]
+unsafe impl ExtensionLibrary for LuaRuntimeExtension {
+    fn on_stage_init(stage: InitStage) {
+        if stage == InitStage::Scene {
+            logging::install();
+        }
+    }
+
+    fn on_main_loop_frame() {
+        state::frame();
+    }
+
+    fn on_stage_deinit(stage: InitStage) {
+        // Close the Lua state while Godot is still whole: objects Lua holds are released
+        // here, so none is reported as leaked at exit.
+        if stage == InitStage::MainLoop {
+            runtime::disconnect_all();
+            state::shutdown();
+        }
+    }
+}

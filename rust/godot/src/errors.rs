@@ -1,0 +1,48 @@
+//! The one place where runtime errors become Godot errors.
+//!
+//! Every error goes through [`report`]: counted, throttled when it repeats, written to
+//! Godot's error output with its traceback, and emitted as `LuaRuntime.script_error`.
+
+use godot::global::godot_error;
+use lua_runtime_core::Error;
+use lua_runtime_core::errors::Report;
+
+use crate::state::RuntimeState;
+
+pub fn report(state: &RuntimeState, err: &Error) {
+    let report = state.reporter.borrow_mut().report(err, state.now());
+    if let Some(report) = report {
+        show(&report);
+    }
+}
+
+/// Shows the counts of repeats held back by errors that have since stopped.
+pub fn flush(state: &RuntimeState) {
+    let reports = state.reporter.borrow_mut().flush(state.now());
+    for report in &reports {
+        show(report);
+    }
+}
+
+fn show(report: &Report) {
+    godot_error!("{}", report.text);
+    let line = report.line.map_or(0, i64::from);
+    crate::runtime::emit_script_error(&report.path, line, &report.message);
+}
+
+/// Converts a core result into Godot's error code, reporting a failure on the way.
+pub fn to_godot_error<T>(state: &RuntimeState, result: Result<T, Error>) -> godot::global::Error {
+    match result {
+        Ok(_) => godot::global::Error::OK,
+        Err(err) => {
+            report(state, &err);
+            match err {
+                Error::ScriptNotFound { .. } => godot::global::Error::ERR_FILE_NOT_FOUND,
+                Error::ScriptUnreadable { .. } => godot::global::Error::ERR_FILE_CANT_READ,
+                Error::BadScriptPath { .. } => godot::global::Error::ERR_INVALID_PARAMETER,
+                Error::NotAModule { .. } => godot::global::Error::ERR_INVALID_DATA,
+                Error::Script(_) => godot::global::Error::ERR_SCRIPT_FAILED,
+            }
+        }
+    }
+}

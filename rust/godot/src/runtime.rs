@@ -1,0 +1,200 @@
+//! `LuaRuntime`: the engine singleton GDScript talks to.
+//!
+//! Every method takes `&self`, and the state lives outside the object ([`crate::state`]), so a
+//! signal handler may call back into the runtime while the runtime is emitting.
+
+use godot::classes::{Engine, Object};
+use godot::prelude::*;
+
+use crate::bridge::convert;
+use crate::errors::to_godot_error;
+use crate::state;
+
+/// The Lua runtime: one shared Lua state for every LuaScriptNode, its caches and statistics.
+///
+/// Available everywhere as the `LuaRuntime` singleton, in the editor too.
+#[derive(GodotClass)]
+#[class(init, singleton, tool, base = Object)]
+pub struct LuaRuntime {
+    base: Base<Object>,
+}
+
+#[godot_api]
+impl LuaRuntime {
+    /// A script file was loaded (or loaded again).
+    #[signal]
+    fn script_loaded(path: GString);
+
+    /// A script failed. `line` is 0 when the error has no line (a missing file).
+    /// Errors that repeat every frame are emitted once per few seconds, not every frame.
+    #[signal]
+    fn script_error(path: GString, line: i64, message: GString);
+
+    /// Runs Lua statements in the shared state. Errors are reported (log and `script_error`)
+    /// and returned as an error code.
+    #[func]
+    fn exec(&self, source: GString) -> godot::global::Error {
+        let Some(state) = state::get() else {
+            return godot::global::Error::ERR_UNAVAILABLE;
+        };
+        let result = state.host.exec(&source.to_string());
+        to_godot_error(&state, result)
+    }
+
+    /// Evaluates a Lua expression (or statements ending in `return`) and returns its value.
+    /// Returns null on error, after reporting it.
+    #[func]
+    fn eval(&self, source: GString) -> Variant {
+        let Some(state) = state::get() else {
+            return Variant::nil();
+        };
+        match state.host.eval(&source.to_string()) {
+            Ok(values) => match values.into_iter().next() {
+                Some(value) => convert::from_lua(&value).unwrap_or_else(|e| {
+                    state.report(&lua_runtime_core::ScriptError::from_lua(&e, "(inline)").into());
+                    Variant::nil()
+                }),
+                None => Variant::nil(),
+            },
+            Err(err) => {
+                state.report(&err);
+                Variant::nil()
+            }
+        }
+    }
+
+    /// Loads (or loads again) the script at `path` and emits `script_loaded`.
+    #[func]
+    fn load_script(&self, path: GString) -> godot::global::Error {
+        let Some(state) = state::get() else {
+            return godot::global::Error::ERR_UNAVAILABLE;
+        };
+        let result = state.load(&path.to_string());
+        to_godot_error(&state, result)
+    }
+
+    /// Sets a global Lua variable visible to every script.
+    #[func]
+    fn set_var(&self, name: GString, value: Variant) {
+        let Some(state) = state::get() else { return };
+        let lua = state.host.lua();
+        let result =
+            convert::to_lua(lua, &value).and_then(|v| lua.globals().set(name.to_string(), v));
+        if let Err(e) = result {
+            godot_error!("LuaRuntime.set_var('{name}'): {e}");
+        }
+    }
+
+    /// Reads a global Lua variable (null when unset or not representable in Godot).
+    #[func]
+    fn get_var(&self, name: GString) -> Variant {
+        let Some(state) = state::get() else {
+            return Variant::nil();
+        };
+        state
+            .host
+            .lua()
+            .globals()
+            .get::<mlua::Value>(name.to_string())
+            .and_then(|v| convert::from_lua(&v))
+            .unwrap_or_default()
+    }
+
+    /// The runtime's statistics: `lua` (flavour, memory_bytes), `scripts` (loaded, modules,
+    /// instances) and `errors` (total, reported, suppressed).
+    #[func]
+    fn get_stats(&self) -> VarDictionary {
+        let Some(state) = state::get() else {
+            return VarDictionary::new();
+        };
+        json_to_variant(&state.stats().to_json())
+            .try_to()
+            .unwrap_or_default()
+    }
+
+    /// Runs a full Lua garbage collection.
+    #[func]
+    fn collect_garbage(&self) {
+        if let Some(state) = state::get()
+            && let Err(e) = state.host.collect_garbage()
+        {
+            godot_error!("Lua garbage collection failed: {e}");
+        }
+    }
+}
+
+/// The singleton as a plain Object, when it is registered (not during start-up or shutdown).
+fn singleton_object() -> Option<Gd<Object>> {
+    Engine::singleton().get_singleton("LuaRuntime")
+}
+
+/// Signals of the singleton, disconnected at shutdown (see [`disconnect_all`]).
+const SIGNALS: [&str; 2] = ["script_loaded", "script_error"];
+
+/// Drops every connection to the singleton's signals.
+///
+/// The singleton outlives the script languages at shutdown; a GDScript lambda still connected
+/// to it would then be freed after its script, corrupting the heap on exit. Projects commonly
+/// connect from autoloads and never disconnect, so the runtime does it for them.
+pub fn disconnect_all() {
+    let Some(mut runtime) = singleton_object() else {
+        return;
+    };
+    for signal in SIGNALS {
+        for connection in runtime.get_signal_connection_list(signal).iter_shared() {
+            if let Some(callable) = connection
+                .get("callable")
+                .and_then(|c| c.try_to::<Callable>().ok())
+            {
+                runtime.disconnect(signal, &callable);
+            }
+        }
+    }
+}
+
+pub fn emit_script_loaded(path: &str) {
+    if let Some(mut runtime) = singleton_object() {
+        runtime.emit_signal("script_loaded", &[GString::from(path).to_variant()]);
+    }
+}
+
+pub fn emit_script_error(path: &str, line: i64, message: &str) {
+    if let Some(mut runtime) = singleton_object() {
+        runtime.emit_signal(
+            "script_error",
+            &[
+                GString::from(path).to_variant(),
+                line.to_variant(),
+                GString::from(message).to_variant(),
+            ],
+        );
+    }
+}
+
+/// Statistics JSON as nested Dictionaries; integers stay integers.
+fn json_to_variant(value: &serde_json::Value) -> Variant {
+    use serde_json::Value as J;
+    match value {
+        J::Null => Variant::nil(),
+        J::Bool(b) => b.to_variant(),
+        J::Number(n) => match n.as_i64() {
+            Some(i) => i.to_variant(),
+            None => n.as_f64().unwrap_or(0.0).to_variant(),
+        },
+        J::String(s) => GString::from(s.as_str()).to_variant(),
+        J::Array(items) => {
+            let mut array = VarArray::new();
+            for item in items {
+                array.push(&json_to_variant(item));
+            }
+            array.to_variant()
+        }
+        J::Object(map) => {
+            let mut dict = VarDictionary::new();
+            for (k, v) in map {
+                dict.set(&GString::from(k.as_str()).to_variant(), &json_to_variant(v));
+            }
+            dict.to_variant()
+        }
+    }
+}

@@ -1,0 +1,247 @@
+//! `LuaScriptNode`: a node that runs a Lua script's callbacks.
+
+use std::rc::Rc;
+
+use godot::classes::{INode, InputEvent, Node, Object};
+use godot::prelude::*;
+use mlua::{Function, IntoLuaMulti, Table};
+
+use crate::bridge::convert;
+use crate::bridge::object::LuaObject;
+use crate::state;
+
+/// Runs a Lua script on this node: the script returns a table of callbacks (`_ready`,
+/// `_process`, `_physics_process`, `_input`, `_exit_tree`), each called with `self`, a
+/// per-node state table that also reaches the node's members and `self.target`.
+///
+/// Scripts run in order of `execution_order` (lower first), ties broken by tree order, so the
+/// order is the same every frame and every run.
+#[derive(GodotClass)]
+#[class(base = Node, init)]
+pub struct LuaScriptNode {
+    /// The Lua script to run.
+    #[export(file = "*.lua")]
+    script_path: GString,
+
+    /// Lower runs first; equal values run in tree order. A change takes effect next frame.
+    #[export]
+    #[var(set = set_execution_order)]
+    execution_order: i32,
+
+    /// When false, no callback of the script is called.
+    #[export]
+    #[init(val = true)]
+    enabled: bool,
+
+    /// The node the script drives, reachable as `self.target`.
+    #[export]
+    #[init(val = NodePath::from(".."))]
+    target_path: NodePath,
+
+    instance: Option<Rc<Instance>>,
+    base: Base<Node>,
+}
+
+/// A running script: its module and this node's state table.
+struct Instance {
+    path: String,
+    state: Table,
+    module: Table,
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        if let Some(state) = state::existing() {
+            state.instance_dropped();
+        }
+    }
+}
+
+#[godot_api]
+impl INode for LuaScriptNode {
+    fn ready(&mut self) {
+        self.start();
+        let has = |name| {
+            self.instance
+                .as_ref()
+                .is_some_and(|i| callback(&i.module, name).is_some())
+        };
+        let (process, physics, input) = (has("_process"), has("_physics_process"), has("_input"));
+        let mut node = self.base_mut();
+        node.set_process(process);
+        node.set_physics_process(physics);
+        node.set_process_input(input);
+        drop(node);
+        self.call_back("_ready", ());
+    }
+
+    fn process(&mut self, delta: f64) {
+        self.call_back("_process", delta);
+    }
+
+    fn physics_process(&mut self, delta: f64) {
+        self.call_back("_physics_process", delta);
+    }
+
+    fn input(&mut self, event: Gd<InputEvent>) {
+        self.call_back("_input", LuaObject::new(event.upcast::<Object>()));
+    }
+
+    fn exit_tree(&mut self) {
+        self.call_back("_exit_tree", ());
+    }
+}
+
+#[godot_api]
+impl LuaScriptNode {
+    #[func]
+    fn set_execution_order(&mut self, order: i32) {
+        self.execution_order = order;
+        let mut node = self.base_mut();
+        node.set_process_priority(order);
+        node.set_physics_process_priority(order);
+    }
+
+    /// Reads `self[key]` of the running script (null when unset or not running).
+    #[func]
+    fn lua_get(&self, key: GString) -> Variant {
+        let Some(instance) = &self.instance else {
+            return Variant::nil();
+        };
+        instance
+            .state
+            .get::<mlua::Value>(key.to_string())
+            .and_then(|v| convert::from_lua(&v))
+            .unwrap_or_default()
+    }
+
+    /// Sets `self[key]` of the running script.
+    #[func]
+    fn lua_set(&mut self, key: GString, value: Variant) {
+        let Some(instance) = self.instance.clone() else {
+            return;
+        };
+        let Some(state) = state::get() else { return };
+        let _guard = self.base_mut();
+        let result = convert::to_lua(state.host.lua(), &value)
+            .and_then(|v| instance.state.set(key.to_string(), v));
+        if let Err(e) = result {
+            godot_error!("{}: lua_set('{key}'): {e}", instance.path);
+        }
+    }
+
+    /// Calls the script's function `name` as `self:name(args...)` and returns its result.
+    /// Errors are reported like any script error and return null.
+    #[func]
+    fn lua_call(&mut self, name: GString, args: VarArray) -> Variant {
+        let Some(instance) = self.instance.clone() else {
+            return Variant::nil();
+        };
+        let Some(state) = state::get() else {
+            return Variant::nil();
+        };
+        let Some(function) = callback(&instance.module, &name.to_string()) else {
+            godot_error!("{}: the script has no function '{name}'", instance.path);
+            return Variant::nil();
+        };
+        let lua = state.host.lua();
+        let mut lua_args = vec![mlua::Value::Table(instance.state.clone())];
+        for arg in args.iter_shared() {
+            match convert::to_lua(lua, &arg) {
+                Ok(v) => lua_args.push(v),
+                Err(e) => {
+                    godot_error!("{}: lua_call('{name}'): {e}", instance.path);
+                    return Variant::nil();
+                }
+            }
+        }
+        let _guard = self.base_mut();
+        let result = state
+            .host
+            .call::<mlua::Value>(
+                &function,
+                mlua::MultiValue::from_iter(lua_args),
+                &instance.path,
+            )
+            .and_then(|v| {
+                convert::from_lua(&v)
+                    .map_err(|e| lua_runtime_core::ScriptError::from_lua(&e, &instance.path).into())
+            });
+        match result {
+            Ok(v) => v,
+            Err(e) => {
+                state.report(&e);
+                Variant::nil()
+            }
+        }
+    }
+
+    /// Whether the script loaded and is running.
+    #[func]
+    fn is_running(&self) -> bool {
+        self.instance.is_some()
+    }
+}
+
+/// The function `name` of a module, if it defines one.
+fn callback(module: &Table, name: &str) -> Option<Function> {
+    module.raw_get::<Option<Function>>(name).ok().flatten()
+}
+
+impl LuaScriptNode {
+    /// Loads the script and makes this node's state table.
+    fn start(&mut self) {
+        let path = self.script_path.to_string();
+        if path.is_empty() {
+            return;
+        }
+        let Some(state) = state::get() else { return };
+        let node = self.to_gd().upcast::<Object>();
+        let _guard = self.base_mut();
+        let module = match state.module(&path) {
+            Ok(module) => module,
+            Err(err) => {
+                state.report(&err);
+                return;
+            }
+        };
+        let created = state
+            .bridge
+            .instances
+            .create(state.host.lua(), node, module.clone());
+        drop(_guard);
+        match created {
+            Ok(table) => {
+                state.instance_created();
+                self.instance = Some(Rc::new(Instance {
+                    path,
+                    state: table,
+                    module,
+                }));
+            }
+            Err(e) => state.report(&lua_runtime_core::ScriptError::from_lua(&e, &path).into()),
+        }
+    }
+
+    /// Calls `name(self, args...)` if the script defines it; an error is reported and the
+    /// game goes on.
+    fn call_back(&mut self, name: &str, args: impl IntoLuaMulti) {
+        if !self.enabled {
+            return;
+        }
+        let Some(instance) = self.instance.clone() else {
+            return;
+        };
+        let Some(function) = callback(&instance.module, name) else {
+            return;
+        };
+        let Some(state) = state::get() else { return };
+        // While Lua runs, Godot may call back into this node (a script reading its own
+        // properties, a signal handler): the guard lets those calls borrow it.
+        let _guard = self.base_mut();
+        let args = (instance.state.clone(), args);
+        if let Err(err) = state.host.call::<()>(&function, args, &instance.path) {
+            state.report(&err);
+        }
+    }
+}

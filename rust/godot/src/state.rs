@@ -1,0 +1,139 @@
+//! The runtime's state: one Lua host per process, living on the main thread.
+//!
+//! It sits in a thread-local rather than inside the `LuaRuntime` object so that Lua code may
+//! call back into the engine, and the engine into Lua, at any depth without tripping over a
+//! borrowed Godot object. Borrows of its `RefCell`s are kept short and never span a Lua call.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::time::Instant;
+
+use lua_runtime_core::errors::ErrorReporter;
+use lua_runtime_core::stats::{LuaStats, ScriptStats};
+use lua_runtime_core::{Error, LUA_FLAVOUR, LuaHost, StatsSnapshot};
+use mlua::Table;
+
+use crate::{bridge, errors, source};
+
+/// The Lua host and the bookkeeping around it.
+pub struct RuntimeState {
+    pub host: LuaHost,
+    pub bridge: bridge::Bridge,
+    pub reporter: RefCell<ErrorReporter>,
+    instances: Cell<u64>,
+}
+
+thread_local! {
+    static STATE: RefCell<Option<Rc<RuntimeState>>> = const { RefCell::new(None) };
+    static SHUT_DOWN: Cell<bool> = const { Cell::new(false) };
+}
+
+/// The runtime state, made on first use. `None` once the extension is shutting down, or if
+/// Lua could not start (reported once).
+pub fn get() -> Option<Rc<RuntimeState>> {
+    if SHUT_DOWN.with(Cell::get) {
+        return None;
+    }
+    if let Some(state) = STATE.with_borrow(Clone::clone) {
+        return Some(state);
+    }
+    match RuntimeState::new() {
+        Ok(state) => {
+            let state = Rc::new(state);
+            STATE.with_borrow_mut(|slot| *slot = Some(state.clone()));
+            Some(state)
+        }
+        Err(e) => {
+            godot::global::godot_error!("Lua runtime could not start: {e}");
+            SHUT_DOWN.with(|s| s.set(true));
+            None
+        }
+    }
+}
+
+/// The runtime state if it exists already; never creates it.
+pub fn existing() -> Option<Rc<RuntimeState>> {
+    STATE.with_borrow(Clone::clone)
+}
+
+/// Once per frame, after every node's `_process`.
+pub fn frame() {
+    if let Some(state) = existing() {
+        errors::flush(&state);
+    }
+}
+
+/// Closes the Lua state, releasing every engine object Lua still references.
+pub fn shutdown() {
+    SHUT_DOWN.with(|s| s.set(true));
+    let state = STATE.with_borrow_mut(Option::take);
+    drop(state);
+}
+
+impl RuntimeState {
+    fn new() -> mlua::Result<Self> {
+        let host = LuaHost::new()?;
+        let bridge = bridge::Bridge::install(host.lua())?;
+        Ok(RuntimeState {
+            host,
+            bridge,
+            reporter: RefCell::new(ErrorReporter::default()),
+            instances: Cell::new(0),
+        })
+    }
+
+    /// The module of the script at `path`, loading the file the first time.
+    ///
+    /// # Errors
+    /// A missing or unreadable file, or an error while running the script's top level.
+    pub fn module(&self, path: &str) -> Result<Table, Error> {
+        if let Some(module) = self.host.module(path) {
+            return Ok(module);
+        }
+        self.load(path)
+    }
+
+    /// Loads (or loads again) the script at `path` from its file.
+    ///
+    /// # Errors
+    /// As [`Self::module`].
+    pub fn load(&self, path: &str) -> Result<Table, Error> {
+        lua_runtime_core::host::check_script_path(path)?;
+        let source = source::read(path)?;
+        let module = self.host.load_module(path, &source)?;
+        crate::runtime::emit_script_loaded(path);
+        Ok(module)
+    }
+
+    pub fn instance_created(&self) {
+        self.instances.set(self.instances.get() + 1);
+    }
+
+    pub fn instance_dropped(&self) {
+        self.instances.set(self.instances.get().saturating_sub(1));
+    }
+
+    /// Reports an error through the one error path (log, `script_error`, counters).
+    pub fn report(&self, err: &Error) {
+        errors::report(self, err);
+    }
+
+    pub fn now(&self) -> Instant {
+        Instant::now()
+    }
+
+    pub fn stats(&self) -> StatsSnapshot {
+        StatsSnapshot {
+            lua: LuaStats {
+                flavour: LUA_FLAVOUR.to_owned(),
+                memory_bytes: self.host.memory_bytes() as u64,
+            },
+            scripts: ScriptStats {
+                loaded: self.host.scripts_loaded(),
+                modules: self.host.loaded_paths().len() as u64,
+                instances: self.instances.get(),
+            },
+            errors: self.reporter.borrow().stats(),
+        }
+    }
+}

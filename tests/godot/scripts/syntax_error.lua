@@ -1,0 +1,6 @@
+return {
+  _ready = function(self)
+    local ok = 1
+    local broken = = 2
+  end,
+}

@@ -1,0 +1,81 @@
+extends TestCase
+## LuaRuntime: eval round trips, variables, statistics, the sandbox.
+
+
+func test_eval_round_trips_basic_types() -> void:
+	check_eq(LuaRuntime.eval("40 + 2"), 42, "int stays int")
+	check_eq(LuaRuntime.eval("1.5 * 3"), 4.5, "float stays float")
+	check_eq(LuaRuntime.eval("not false"), true, "bool")
+	check_eq(LuaRuntime.eval("'lua' .. 'jit'"), "luajit", "String")
+	check_eq(LuaRuntime.eval("Vector2(1, 2) + Vector2(0.5, 0.5)"), Vector2(1.5, 2.5), "Vector2")
+	check_eq(LuaRuntime.eval("Vector3(1, 2, 3)"), Vector3(1, 2, 3), "Vector3")
+	check_eq(LuaRuntime.eval("Color(1, 0, 0)"), Color(1, 0, 0), "Color")
+	check_eq(LuaRuntime.eval("nil"), null, "nil")
+	check_eq(LuaRuntime.eval("local t = {} for i = 1, 3 do t[i] = i * i end return t"), [1, 4, 9], "a sequence is an Array")
+	check_eq(LuaRuntime.eval("{ speed = 3 }"), {"speed": 3}, "a table is a Dictionary")
+
+
+func test_whole_floats_follow_the_flavour() -> void:
+	# LuaJIT has one number type, so a whole float comes back as an int there; Lua 5.4 keeps
+	# the float subtype. Godot converts int to float wherever a float is expected.
+	var whole: Variant = LuaRuntime.eval("1.5 * 2")
+	if LuaRuntime.get_stats()["lua"]["flavour"] == "LuaJIT":
+		check_eq(whole, 3, "LuaJIT: 3.0 arrives as 3")
+	else:
+		check_eq(whole, 3.0, "Lua 5.4: 3.0 stays a float")
+	var node := Node2D.new()
+	add_child(node)
+	LuaRuntime.set_var("moved", node)
+	LuaRuntime.exec("moved.rotation = 2")
+	check_eq(node.rotation, 2.0, "a whole number sets a float property")
+	LuaRuntime.set_var("moved", null)
+
+
+func test_values_round_trip_through_lua_variables() -> void:
+	var values := [7, 2.25, true, "text", Vector2(3, 4), Vector3(1, 0, 1), Color(0, 0, 1), [1, "a"], {"k": 1}, NodePath("a/b"), Rect2(1, 2, 3, 4)]
+	for value in values:
+		LuaRuntime.set_var("round_trip", value)
+		check_eq(LuaRuntime.get_var("round_trip"), value, "round trip of %s" % type_string(typeof(value)))
+	LuaRuntime.set_var("round_trip", null)
+
+
+func test_objects_pass_both_ways() -> void:
+	LuaRuntime.set_var("the_test", self)
+	check_eq(LuaRuntime.eval("the_test.name"), String(name), "read a property through Lua")
+	check(LuaRuntime.get_var("the_test") == self, "the same object comes back")
+	LuaRuntime.set_var("the_test", null)
+
+
+func test_sandbox_has_no_io_or_os_execute() -> void:
+	check_eq(LuaRuntime.eval("type(io)"), "nil", "no io")
+	check_eq(LuaRuntime.eval("type(os.execute)"), "nil", "no os.execute")
+	check_eq(LuaRuntime.eval("type(debug)"), "nil", "no debug")
+	check_eq(LuaRuntime.eval("type(ffi)"), "nil", "no ffi")
+	check_eq(LuaRuntime.eval("type(loadfile)"), "nil", "no loadfile")
+	check_eq(LuaRuntime.eval("type(os.clock)"), "function", "os.clock stays")
+
+
+func test_stats_count_scripts_and_memory() -> void:
+	var stats: Dictionary = LuaRuntime.get_stats()
+	check(stats["lua"]["memory_bytes"] > 0, "Lua memory is reported")
+	check(stats["lua"]["flavour"] in ["LuaJIT", "Lua 5.4"], "flavour: %s" % stats["lua"]["flavour"])
+	var loaded: int = stats["scripts"]["loaded"]
+	var seen_paths: Array = []
+	LuaRuntime.script_loaded.connect(func(p: String) -> void: seen_paths.append(p))
+	check_eq(LuaRuntime.load_script("res://scripts/counter.lua"), OK, "load_script returns OK")
+	check_eq(LuaRuntime.get_stats()["scripts"]["loaded"], loaded + 1, "loaded count went up")
+	check_eq(seen_paths, ["res://scripts/counter.lua"], "script_loaded was emitted")
+	check_eq(LuaRuntime.load_script("res://scripts/nope.lua"), ERR_FILE_NOT_FOUND, "missing file")
+	check_eq(LuaRuntime.load_script("res://runner.gd"), ERR_INVALID_PARAMETER, "not a .lua path")
+
+
+func test_print_goes_to_godot_output() -> void:
+	check_eq(LuaRuntime.exec("print('from lua', 1, true, Vector2(1, 2))"), OK, "print runs")
+
+
+func test_collect_garbage_frees_memory() -> void:
+	LuaRuntime.exec("junk = {} for i = 1, 50000 do junk[i] = { i } end")
+	var full: int = LuaRuntime.get_stats()["lua"]["memory_bytes"]
+	LuaRuntime.exec("junk = nil")
+	LuaRuntime.collect_garbage()
+	check(LuaRuntime.get_stats()["lua"]["memory_bytes"] < full / 2, "memory went down after a full collection")
