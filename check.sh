@@ -19,7 +19,7 @@ cargo test -p lua_runtime_core
 
 step "core tests (Lua 5.4)"
 # A target directory of its own, so switching flavours does not rebuild the other one.
-CARGO_TARGET_DIR="$repo_root/target/lua54" cargo test -p lua_runtime_core --no-default-features --features lua54
+CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$repo_root/target}/lua54" cargo test -p lua_runtime_core --no-default-features --features lua54
 
 step "build the extension"
 tools/build.sh

@@ -19,8 +19,9 @@ Linux) lib=liblua_runtime.so ;;
 Darwin) lib=liblua_runtime.dylib ;;
 *) lib=lua_runtime.dll ;;
 esac
+target_dir=${CARGO_TARGET_DIR:-$repo_root/target}
 mkdir -p addons/lua_runtime/bin
 # Copy to a temporary name first: a running editor may have the old library mapped.
-cp "target/$profile/$lib" "addons/lua_runtime/bin/.$lib.tmp"
+cp "$target_dir/$profile/$lib" "addons/lua_runtime/bin/.$lib.tmp"
 mv -f "addons/lua_runtime/bin/.$lib.tmp" "addons/lua_runtime/bin/$lib"
 echo "built addons/lua_runtime/bin/$lib ($profile)"
