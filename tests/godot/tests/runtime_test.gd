@@ -79,3 +79,12 @@ func test_collect_garbage_frees_memory() -> void:
 	LuaRuntime.exec("junk = nil")
 	LuaRuntime.collect_garbage()
 	check(LuaRuntime.get_stats()["lua"]["memory_bytes"] < full / 2, "memory went down after a full collection")
+
+
+func test_connections_left_on_the_runtime_are_safe_at_exit() -> void:
+	# Deliberately never disconnected, as autoloads commonly do. The runtime drops these at
+	# shutdown; before it did, the process corrupted its heap on exit, which fails the run
+	# (tools/engine-tests.sh checks Godot's exit code).
+	LuaRuntime.script_error.connect(func(_p: String, _l: int, _m: String) -> void: pass)
+	LuaRuntime.script_loaded.connect(func(_p: String) -> void: pass)
+	check(LuaRuntime.script_loaded.get_connections().size() >= 1, "the lambda is connected")
