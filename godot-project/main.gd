@@ -45,10 +45,9 @@ func _run_headless() -> void:
 	# No keyboard here: press space and the right arrow for the player script.
 	await get_tree().create_timer(0.5).timeout
 	for key in [KEY_SPACE, KEY_RIGHT]:
-		var event := InputEventKey.new()
-		event.keycode = key
-		event.pressed = true
-		Input.parse_input_event(event)
+		_press(key, true)
+	await get_tree().create_timer(0.5).timeout
+	_press(KEY_RIGHT, false)
 	await get_tree().create_timer(HEADLESS_SECONDS).timeout
 	var moved := 0
 	for i in _sprites.size():
@@ -61,3 +60,10 @@ func _run_headless() -> void:
 	print("  script errors reported while the game kept running: %s" % [_errors])
 	print("  stats: %s" % stats)
 	get_tree().quit(0 if moved == SPRITES and _errors.size() > 0 else 1)
+
+
+func _press(key: Key, pressed: bool) -> void:
+	var event := InputEventKey.new()
+	event.keycode = key
+	event.pressed = pressed
+	Input.parse_input_event(event)
