@@ -56,15 +56,6 @@ impl InstanceFunctions {
     }
 }
 
-/// Points an instance at a new version of its module (hot reload keeps the state table).
-#[allow(dead_code)]
-pub fn set_module(state: &Table, module: Table) -> mlua::Result<()> {
-    match state.metatable() {
-        Some(meta) => meta.raw_set(MODULE, module),
-        None => Ok(()),
-    }
-}
-
 fn node_userdata(state: &Table) -> mlua::Result<Option<mlua::AnyUserData>> {
     match state.metatable() {
         Some(meta) => meta.raw_get(NODE),
