@@ -18,7 +18,7 @@
 set -euo pipefail
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cache_dir=${LUA_RUNTIME_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/godot-lua-runtime}
+cache_dir=${LUA_RUNTIME_CACHE:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/godot-lua-runtime}
 tree="$cache_dir/debian-sid"
 
 log() { echo "[godot.sh] $*" >&2; }
