@@ -3,6 +3,8 @@
 //! Every error goes through [`report`]: counted, throttled when it repeats, written to
 //! Godot's error output with its traceback, and emitted as `LuaRuntime.script_error`.
 
+use std::time::Instant;
+
 use godot::global::godot_error;
 use lua_runtime_core::Error;
 use lua_runtime_core::errors::Report;
@@ -10,7 +12,7 @@ use lua_runtime_core::errors::Report;
 use crate::state::RuntimeState;
 
 pub fn report(state: &RuntimeState, err: &Error) {
-    let report = state.reporter.borrow_mut().report(err, state.now());
+    let report = state.reporter.borrow_mut().report(err, Instant::now());
     if let Some(report) = report {
         show(&report);
     }
@@ -18,7 +20,7 @@ pub fn report(state: &RuntimeState, err: &Error) {
 
 /// Shows the counts of repeats held back by errors that have since stopped.
 pub fn flush(state: &RuntimeState) {
-    let reports = state.reporter.borrow_mut().flush(state.now());
+    let reports = state.reporter.borrow_mut().flush(Instant::now());
     for report in &reports {
         show(report);
     }

@@ -6,7 +6,6 @@
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
-use std::time::Instant;
 
 use lua_runtime_core::errors::ErrorReporter;
 use lua_runtime_core::stats::{LuaStats, ScriptStats};
@@ -118,10 +117,6 @@ impl RuntimeState {
         errors::report(self, err);
     }
 
-    pub fn now(&self) -> Instant {
-        Instant::now()
-    }
-
     pub fn stats(&self) -> StatsSnapshot {
         StatsSnapshot {
             lua: LuaStats {
@@ -130,7 +125,7 @@ impl RuntimeState {
             },
             scripts: ScriptStats {
                 loaded: self.host.scripts_loaded(),
-                modules: self.host.loaded_paths().len() as u64,
+                modules: self.host.module_count() as u64,
                 instances: self.instances.get(),
             },
             errors: self.reporter.borrow().stats(),

@@ -144,6 +144,11 @@ impl LuaHost {
         self.scripts_loaded.get()
     }
 
+    /// How many distinct scripts are loaded now.
+    pub fn module_count(&self) -> usize {
+        self.modules.borrow().len()
+    }
+
     /// Paths of the modules currently loaded.
     pub fn loaded_paths(&self) -> Vec<String> {
         let mut paths: Vec<_> = self.modules.borrow().keys().cloned().collect();

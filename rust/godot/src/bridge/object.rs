@@ -5,12 +5,12 @@
 //! A freed object raises a Lua error on use; it never reaches the engine.
 
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::rc::Rc;
 
-use godot::builtin::{GString, StringName, VarDictionary, Variant};
+use godot::builtin::{GString, StringName, VarDictionary, Variant, VariantType};
 use godot::classes::Object;
-use godot::obj::Gd;
+use godot::obj::{EngineEnum, Gd};
 use mlua::{AnyUserData, Function, Lua, MetaMethod, UserData, UserDataMethods, Value, Variadic};
 
 use super::convert::{from_lua, to_lua};
@@ -34,7 +34,8 @@ enum Kind {
 /// What one class (with one script attached, or none) exposes.
 struct Members {
     class: String,
-    properties: HashSet<String>,
+    /// Property names with their declared types (NIL: any Variant).
+    properties: HashMap<String, VariantType>,
     kinds: RefCell<HashMap<String, Kind>>,
 }
 
@@ -105,8 +106,14 @@ impl ObjectCaches {
         let properties = object
             .get_property_list()
             .iter_shared()
-            .filter_map(|d: VarDictionary| d.get("name").and_then(|n| n.try_to::<GString>().ok()))
-            .map(|n| n.to_string())
+            .filter_map(|d: VarDictionary| {
+                let name = d.get("name")?.try_to::<GString>().ok()?.to_string();
+                let ty = d
+                    .get("type")
+                    .and_then(|t| t.try_to::<i32>().ok())
+                    .map_or(VariantType::NIL, VariantType::from_ord);
+                Some((name, ty))
+            })
             .collect();
         let members = Rc::new(Members {
             class,
@@ -180,7 +187,7 @@ impl Members {
         if let Some(kind) = self.kinds.borrow().get(name) {
             return *kind;
         }
-        let kind = if self.properties.contains(name) {
+        let kind = if self.properties.contains_key(name) {
             Kind::Property
         } else if object.has_method(name) {
             Kind::Method
@@ -230,15 +237,16 @@ pub fn set(this: &LuaObject, key: &str, value: &Value) -> mlua::Result<()> {
     }
     let variant = from_lua(value)
         .map_err(|e| mlua::Error::runtime(format!("cannot set {}.{key}: {e}", members.class)))?;
-    let before = object.get(key);
-    if before.get_type() != variant.get_type()
-        && !before.is_nil()
-        && !convertible(&before, &variant)
-    {
+    // The declared type comes from the cached property list: no extra engine call per write.
+    let expected = members
+        .properties
+        .get(key)
+        .copied()
+        .unwrap_or(VariantType::NIL);
+    if !accepts(expected, variant.get_type()) {
         return Err(mlua::Error::runtime(format!(
-            "cannot set {}.{key}: expected {:?}, got {}",
+            "cannot set {}.{key}: expected {expected:?}, got {}",
             members.class,
-            before.get_type(),
             describe(value)
         )));
     }
@@ -246,19 +254,21 @@ pub fn set(this: &LuaObject, key: &str, value: &Value) -> mlua::Result<()> {
     Ok(())
 }
 
-/// Numbers convert between int and float; objects may be null; the rest must match.
-fn convertible(before: &Variant, after: &Variant) -> bool {
-    use godot::builtin::VariantType as T;
-    matches!(
-        (before.get_type(), after.get_type()),
-        (T::INT, T::FLOAT)
-            | (T::FLOAT, T::INT)
-            | (T::OBJECT, T::NIL)
-            | (T::NIL, _)
-            | (T::STRING, T::STRING_NAME)
-            | (T::STRING_NAME, T::STRING)
-            | (T::NODE_PATH, T::STRING)
-    )
+/// Whether a property declared as `expected` takes a value of type `got`: the same type, a
+/// Variant-typed property, int and float either way, null for objects, strings for names.
+fn accepts(expected: VariantType, got: VariantType) -> bool {
+    use VariantType as T;
+    expected == got
+        || matches!(
+            (expected, got),
+            (T::INT, T::FLOAT)
+                | (T::FLOAT, T::INT)
+                | (T::OBJECT, T::NIL)
+                | (T::NIL, _)
+                | (T::STRING, T::STRING_NAME)
+                | (T::STRING_NAME, T::STRING)
+                | (T::NODE_PATH, T::STRING)
+        )
 }
 
 impl UserData for LuaObject {
