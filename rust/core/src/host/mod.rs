@@ -9,10 +9,12 @@ mod sandbox;
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
+use std::time::Instant;
 
 use mlua::chunk::ChunkMode;
 use mlua::{Function, IntoLuaMulti, Lua, MultiValue, Table, Value};
 
+use crate::bytecode::{BytecodeCache, Level, Request};
 use crate::errors::{Error, ScriptError};
 
 /// Chunk name used for code run through [`LuaHost::exec`] and [`LuaHost::eval`].
@@ -85,7 +87,7 @@ impl LuaHost {
     }
 
     /// Runs a script's source and keeps the table it returns as the module for `path`,
-    /// replacing any earlier version.
+    /// replacing any earlier version. Compiles in this state, without a cache.
     ///
     /// # Errors
     /// [`Error::BadScriptPath`] for a path that is not a `res://` or `user://` `.lua` file,
@@ -93,11 +95,62 @@ impl LuaHost {
     /// does not return a table.
     pub fn load_module(&self, path: &str, source: &str) -> Result<Table, Error> {
         check_script_path(path)?;
-        let value: Value = self
+        let function = self
             .lua
             .load(source)
             .set_name(format!("@{path}"))
             .set_mode(ChunkMode::Text)
+            .into_function()
+            .map_err(|e| ScriptError::from_lua(&e, path))?;
+        self.run_module(path, &function)
+    }
+
+    /// Like [`Self::load_module`], but takes the script's bytecode from `cache`, which
+    /// compiles it on its own thread when it has no current entry. This state only loads
+    /// bytecode that passed the cache's checks.
+    ///
+    /// # Errors
+    /// As [`Self::load_module`]; a syntax error of unchanged source is the remembered one.
+    pub fn load_module_cached(
+        &self,
+        request: Request<'_>,
+        cache: &BytecodeCache,
+    ) -> Result<Table, Error> {
+        let path = request.path;
+        check_script_path(path)?;
+        let started = Instant::now();
+        let (bytecode, level) = cache.fetch(request)?;
+        let loaded = self
+            .lua
+            .load(&bytecode.bytes[..])
+            .set_name(format!("@{path}"))
+            .set_mode(ChunkMode::Binary)
+            .into_function();
+        let function = match loaded {
+            Ok(function) => function,
+            Err(e) => {
+                tracing::warn!("{path}: cached bytecode did not load ({e}); compiling it again");
+                cache.reject_unloadable(path);
+                let (bytecode, _) = cache.fetch(request)?;
+                self.lua
+                    .load(&bytecode.bytes[..])
+                    .set_name(format!("@{path}"))
+                    .set_mode(ChunkMode::Binary)
+                    .into_function()
+                    .map_err(|e| ScriptError::from_lua(&e, path))?
+            }
+        };
+        let mut spent = started.elapsed().as_micros() as u64;
+        if level == Level::Compiled {
+            spent = spent.saturating_sub(u64::from(bytecode.compile_us));
+        }
+        cache.record_load(spent);
+        self.run_module(path, &function)
+    }
+
+    /// Runs a script's main chunk and keeps the table it returns as the module of `path`.
+    fn run_module(&self, path: &str, function: &Function) -> Result<Table, Error> {
+        let value: Value = function
             .call(())
             .map_err(|e| ScriptError::from_lua(&e, path))?;
         let Value::Table(module) = value else {

@@ -3,6 +3,8 @@
 //! Each area of the runtime owns a section; the snapshot is plain data (serde), taken when
 //! asked for, so reading statistics never slows the per-frame path.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 /// Everything the runtime reports about itself at one moment.
@@ -11,6 +13,7 @@ pub struct StatsSnapshot {
     pub lua: LuaStats,
     pub scripts: ScriptStats,
     pub errors: ErrorStats,
+    pub bytecode: BytecodeStats,
 }
 
 /// The Lua state.
@@ -42,6 +45,55 @@ pub struct ErrorStats {
     pub reported: u64,
     /// Repeats held back by the throttle.
     pub suppressed: u64,
+}
+
+/// The bytecode cache (see `bytecode`). Times are in microseconds.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct BytecodeStats {
+    /// Lua flavour, version and pointer width the entries are for.
+    pub flavour: String,
+    /// Loads served by each level, and loads that had to compile.
+    pub hits_memory: u64,
+    pub hits_disk: u64,
+    /// Entries an exported game ships.
+    pub hits_shipped: u64,
+    pub misses: u64,
+    /// Hits over loads, 0 to 1.
+    pub hit_rate: f64,
+    /// Successful compiles (loads and warming).
+    pub compiles: u64,
+    /// Compiles that failed with a syntax error.
+    pub compile_failures: u64,
+    /// Loads of unchanged broken source answered with the remembered error.
+    pub failure_hits: u64,
+    /// Stored entries refused (and deleted), and why.
+    pub rejected: u64,
+    pub rejected_reasons: BTreeMap<String, u64>,
+    /// Entries dropped because their file changed or was invalidated.
+    pub invalidations: u64,
+    /// Entries dropped to keep the memory and disk budgets.
+    pub evictions: u64,
+    pub disk_evictions: u64,
+    pub entries_memory: u64,
+    pub entries_disk: u64,
+    pub bytes_memory: u64,
+    pub bytes_disk: u64,
+    pub max_memory_bytes: u64,
+    /// Where entries persist; empty when memory-only.
+    pub disk_directory: String,
+    /// Why the disk level is off, when it could not be opened.
+    pub disk_error: String,
+    /// Time spent compiling, on the compiler thread.
+    pub compile_time_us: u64,
+    /// Main-thread time spent fetching entries and loading them into Lua.
+    pub load_time_us: u64,
+    /// Compile time the hits avoided.
+    pub time_saved_us: u64,
+    /// Scripts queued for background compilation, and how many are done.
+    pub warm_queued: u64,
+    pub warm_done: u64,
+    /// Background jobs (warming, disk writes) waiting on the compiler thread.
+    pub pending_jobs: u64,
 }
 
 impl StatsSnapshot {
