@@ -468,3 +468,39 @@ fn an_unusable_cache_directory_leaves_a_working_memory_cache() -> Result<(), Err
     assert_eq!(cache.stats().hits_memory, 1);
     Ok(())
 }
+
+#[test]
+fn warming_a_directory_finds_scripts_and_skips_hidden_and_ignored_folders() -> Result<(), Error> {
+    let project = Project::new();
+    let root = project.file("game");
+    for dir in ["lib/deep", ".godot", "ignored"] {
+        fs::create_dir_all(root.join(dir)).expect("mkdir");
+    }
+    fs::write(root.join("ignored/.gdignore"), "").expect("gdignore");
+    for (file, value) in [("main.lua", 1), ("lib/util.lua", 2), ("lib/deep/x.lua", 3)] {
+        fs::write(root.join(file), module_returning(value)).expect("script");
+    }
+    fs::write(root.join(".godot/hidden.lua"), "return {").expect("hidden");
+    fs::write(root.join("ignored/skip.lua"), "return {").expect("ignored");
+    fs::write(root.join("notes.txt"), "not a script").expect("txt");
+
+    let cache = project.cache();
+    cache.warm_directory(root.clone());
+    cache.flush();
+    let stats = cache.stats();
+    assert_eq!((stats.warm_queued, stats.warm_done), (3, 3), "{stats:?}");
+    assert_eq!((stats.compiles, stats.compile_failures), (3, 0));
+    assert_eq!(stats.pending_jobs, 0);
+
+    let source = fs::read_to_string(root.join("lib/deep/x.lua")).expect("read");
+    let host = host();
+    let module =
+        host.load_module_cached(Request::source("res://lib/deep/x.lua", &source), &cache)?;
+    assert_eq!(module.get::<i64>("value").ok(), Some(3));
+    assert_eq!(
+        cache.stats().hits_memory,
+        1,
+        "warming keyed it by its res:// path"
+    );
+    Ok(())
+}

@@ -30,12 +30,21 @@ pub enum AtShutdown {
     Drop,
 }
 
+/// A background queue entry.
+enum Job {
+    Run(Task),
+    /// Answered as soon as it is reached, without counting as running work.
+    Flush(mpsc::SyncSender<()>),
+}
+
 struct Queues {
     urgent: VecDeque<Task>,
-    background: VecDeque<(Task, AtShutdown)>,
+    background: VecDeque<(Job, AtShutdown)>,
     stopping: bool,
     /// The thread could not start Lua: work is refused (urgent callers compile themselves).
     dead: bool,
+    /// A job is running now.
+    running: bool,
 }
 
 struct Shared {
@@ -68,6 +77,7 @@ impl Compiler {
                 background: VecDeque::new(),
                 stopping: false,
                 dead: false,
+                running: false,
             }),
             wake: Condvar::new(),
         });
@@ -105,29 +115,33 @@ impl Compiler {
 
     /// Queues background work behind whatever is queued already.
     pub fn push_background(&self, task: Task, at_shutdown: AtShutdown) {
-        let mut queues = self.shared.lock();
-        if !queues.dead {
-            queues.background.push_back((task, at_shutdown));
-        }
-        drop(queues);
-        self.shared.wake.notify_one();
+        self.queue().push_background(task, at_shutdown);
+    }
+
+    /// A handle that background jobs can use to queue more work.
+    pub fn queue(&self) -> Queue {
+        Queue(self.shared.clone())
     }
 
     /// Waits until every job queued before this call has run.
     pub fn flush(&self) {
         let (done, wait) = mpsc::sync_channel(1);
-        self.push_background(
-            Box::new(move |_: &Lua| {
-                let _ = done.send(());
-            }),
-            AtShutdown::Finish,
-        );
+        let mut queues = self.shared.lock();
+        if queues.dead {
+            return;
+        }
+        queues
+            .background
+            .push_back((Job::Flush(done), AtShutdown::Finish));
+        drop(queues);
+        self.shared.wake.notify_one();
         let _ = wait.recv();
     }
 
-    /// Background jobs waiting to run.
+    /// Jobs queued or running.
     pub fn pending(&self) -> usize {
-        self.shared.lock().background.len()
+        let queues = self.shared.lock();
+        queues.background.len() + queues.urgent.len() + usize::from(queues.running)
     }
 
     fn push_urgent(&self, task: Task) {
@@ -137,6 +151,37 @@ impl Compiler {
         }
         drop(queues);
         self.shared.wake.notify_one();
+    }
+}
+
+/// Queues background work on the compiler thread; may be kept by jobs themselves.
+#[derive(Clone)]
+pub struct Queue(Arc<Shared>);
+
+impl Queue {
+    /// Queues background work behind whatever is queued already.
+    pub fn push_background(&self, task: Task, at_shutdown: AtShutdown) {
+        let mut queues = self.0.lock();
+        if !(queues.dead || queues.stopping && at_shutdown == AtShutdown::Drop) {
+            queues.background.push_back((Job::Run(task), at_shutdown));
+        }
+        drop(queues);
+        self.0.wake.notify_one();
+    }
+
+    /// Queues background work ahead of the rest of the background queue, in the given order:
+    /// a job that splits itself into parts so they run before anything queued after it
+    /// (a [`Compiler::flush`] included).
+    pub fn push_background_next(&self, tasks: Vec<Task>, at_shutdown: AtShutdown) {
+        let mut queues = self.0.lock();
+        if queues.dead || queues.stopping && at_shutdown == AtShutdown::Drop {
+            return;
+        }
+        for task in tasks.into_iter().rev() {
+            queues.background.push_front((Job::Run(task), at_shutdown));
+        }
+        drop(queues);
+        self.0.wake.notify_one();
     }
 }
 
@@ -172,15 +217,24 @@ fn run(shared: &Shared) {
     loop {
         let task = {
             let mut queues = shared.lock();
+            queues.running = false;
             loop {
                 if let Some(task) = queues.urgent.pop_front() {
+                    queues.running = true;
                     break task;
                 }
-                if let Some((task, at_shutdown)) = queues.background.pop_front() {
-                    if queues.stopping && at_shutdown == AtShutdown::Drop {
-                        continue;
+                if let Some((job, at_shutdown)) = queues.background.pop_front() {
+                    match job {
+                        Job::Flush(done) => {
+                            let _ = done.send(());
+                        }
+                        Job::Run(_) if queues.stopping && at_shutdown == AtShutdown::Drop => {}
+                        Job::Run(task) => {
+                            queues.running = true;
+                            break task;
+                        }
                     }
-                    break task;
+                    continue;
                 }
                 if queues.stopping {
                     return;

@@ -22,7 +22,7 @@ pub mod entry;
 pub mod memory;
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Instant;
@@ -351,6 +351,30 @@ impl BytecodeCache {
         }
     }
 
+    /// Warms every `.lua` file under `root`, keyed as `res://` + its path relative to `root`.
+    /// The folder is walked on the compiler thread too. Hidden folders (`.godot`, `.git`) and
+    /// folders holding a `.gdignore` file are skipped, as Godot's own file system skips them.
+    pub fn warm_directory(&self, root: PathBuf) {
+        let shared = self.shared.clone();
+        let queue = self.compiler.queue();
+        self.compiler.push_background(
+            Box::new(move |_: &Lua| {
+                let mut scripts = Vec::new();
+                find_scripts(&root, "res://", &mut scripts);
+                bump(&shared.counters.warm_queued, scripts.len() as u64);
+                let tasks = scripts
+                    .into_iter()
+                    .map(|script| {
+                        let shared = shared.clone();
+                        Box::new(move |lua: &Lua| shared.warm_one(lua, &script)) as compiler::Task
+                    })
+                    .collect();
+                queue.push_background_next(tasks, AtShutdown::Drop);
+            }),
+            AtShutdown::Drop,
+        );
+    }
+
     /// Waits until the compiler thread has done everything queued so far (warming, writes).
     pub fn flush(&self) {
         self.compiler.flush();
@@ -410,6 +434,7 @@ impl BytecodeCache {
         let hits = read(&c.hits_memory) + read(&c.hits_disk) + read(&c.hits_shipped);
         let lookups = hits + read(&c.misses);
         BytecodeStats {
+            enabled: true,
             flavour: shared.tag.to_owned(),
             hits_memory: read(&c.hits_memory),
             hits_disk: read(&c.hits_disk),
@@ -462,6 +487,33 @@ impl BytecodeCache {
             Box::new(move |_: &Lua| shared.write(&compiled)),
             AtShutdown::Finish,
         );
+    }
+}
+
+/// Collects the `.lua` files under `dir` (sorted, so warming order is stable).
+fn find_scripts(dir: &Path, prefix: &str, out: &mut Vec<WarmScript>) {
+    if dir.join(".gdignore").exists() {
+        return;
+    }
+    let Ok(items) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut items: Vec<_> = items.filter_map(Result::ok).collect();
+    items.sort_by_key(std::fs::DirEntry::file_name);
+    for item in items {
+        let name = item.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') {
+            continue;
+        }
+        let Ok(kind) = item.file_type() else { continue };
+        if kind.is_dir() {
+            find_scripts(&item.path(), &format!("{prefix}{name}/"), out);
+        } else if name.ends_with(".lua") {
+            out.push(WarmScript {
+                path: format!("{prefix}{name}"),
+                file: item.path(),
+            });
+        }
     }
 }
 

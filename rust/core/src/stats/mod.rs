@@ -50,6 +50,8 @@ pub struct ErrorStats {
 /// The bytecode cache (see `bytecode`). Times are in microseconds.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct BytecodeStats {
+    /// Off when the project turned the cache off (every load then compiles).
+    pub enabled: bool,
     /// Lua flavour, version and pointer width the entries are for.
     pub flavour: String,
     /// Loads served by each level, and loads that had to compile.
@@ -92,7 +94,7 @@ pub struct BytecodeStats {
     /// Scripts queued for background compilation, and how many are done.
     pub warm_queued: u64,
     pub warm_done: u64,
-    /// Background jobs (warming, disk writes) waiting on the compiler thread.
+    /// Jobs (warming, disk writes) queued or running on the compiler thread.
     pub pending_jobs: u64,
 }
 
