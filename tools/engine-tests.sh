@@ -3,7 +3,8 @@
 #   1. imports tests/godot (class cache, extension list);
 #   2. opens it in the editor with the plugin enabled and quits (the extension must load in
 #      the editor with no error);
-#   3. runs the test runner scene, which quits with the number of failures.
+#   3. runs the test runner scene, which quits with the number of failures;
+#   4. runs the bytecode cache test that spans two engine runs (cache_runs_test.gd).
 # Any run whose log shows a GDScript error, a library that failed to load, or objects leaked
 # at exit fails, whatever its exit code. Extra arguments go to the runner (--only=substring).
 set -uo pipefail
@@ -70,4 +71,16 @@ if [[ $code != 0 ]]; then
 	echo "engine tests: Godot exited with $code (full log: $logs/tests.log)"
 	status=1
 fi
+echo "== bytecode cache across two runs"
+for run in 1 2; do
+	timeout 300 "$godot" --headless --path "$project" -- --only=cache_runs_test --cache-run=$run \
+		>"$logs/cache-run-$run.log" 2>&1
+	code=$?
+	grep -E "^(PASS|FAIL|    )" "$logs/cache-run-$run.log" | sed "s/^/[run $run] /"
+	check_log "$logs/cache-run-$run.log" "cache run $run" || status=1
+	if [[ $code != 0 ]]; then
+		echo "cache run $run: Godot exited with $code (full log: $logs/cache-run-$run.log)"
+		status=1
+	fi
+done
 exit $status

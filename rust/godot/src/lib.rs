@@ -11,6 +11,7 @@ mod errors;
 mod logging;
 mod runtime;
 mod script_node;
+mod settings;
 mod source;
 mod state;
 
@@ -19,8 +20,13 @@ struct LuaRuntimeExtension;
 #[gdextension]
 unsafe impl ExtensionLibrary for LuaRuntimeExtension {
     fn on_stage_init(stage: InitStage) {
-        if stage == InitStage::Scene {
-            logging::install();
+        match stage {
+            InitStage::Scene => {
+                logging::install();
+                settings::register();
+            }
+            InitStage::MainLoop => state::start(),
+            _ => {}
         }
     }
 

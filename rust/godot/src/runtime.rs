@@ -101,7 +101,9 @@ impl LuaRuntime {
     }
 
     /// The runtime's statistics: `lua` (flavour, memory_bytes), `scripts` (loaded, modules,
-    /// instances) and `errors` (total, reported, suppressed).
+    /// instances), `errors` (total, reported, suppressed) and `bytecode` (the cache: hits per
+    /// level, misses, compiles, failures, rejected files, evictions, bytes, times; see the
+    /// Lua API reference for every key).
     #[func]
     fn get_stats(&self) -> VarDictionary {
         let Some(state) = state::get() else {
@@ -110,6 +112,71 @@ impl LuaRuntime {
         json_to_variant(&state.stats().to_json())
             .try_to()
             .unwrap_or_default()
+    }
+
+    /// Empties the bytecode cache, in memory and on disk. Loaded scripts keep running; the next
+    /// load of each compiles it again.
+    #[func]
+    fn clear_caches(&self) {
+        if let Some(state) = state::get()
+            && let Some(cache) = &state.cache
+        {
+            cache.clear();
+        }
+    }
+
+    /// Compiles every `.lua` file of the project in the background, so later loads find their
+    /// bytecode ready. Returns false where there is nothing to warm (the cache is off, or an
+    /// exported game, which ships its bytecode).
+    #[func]
+    fn warm_cache(&self) -> bool {
+        state::get().is_some_and(|s| s.warm())
+    }
+
+    /// Waits until background compiles and cache writes queued so far are done. For tools and
+    /// tests; a game never needs to wait.
+    #[func]
+    fn flush_cache(&self) {
+        if let Some(state) = state::get()
+            && let Some(cache) = &state.cache
+        {
+            cache.flush();
+        }
+    }
+
+    /// The script at `path` compiled into the cache entry an exported game ships, or an empty
+    /// array (after reporting the error) when it does not compile. Used by the export plugin.
+    #[func]
+    fn export_bytecode(&self, path: GString) -> PackedByteArray {
+        let Some(state) = state::get() else {
+            return PackedByteArray::new();
+        };
+        let path = path.to_string();
+        let Some(cache) = &state.cache else {
+            godot_error!("LuaRuntime.export_bytecode('{path}'): the bytecode cache is turned off");
+            return PackedByteArray::new();
+        };
+        let result = crate::source::read(&path).and_then(|source| {
+            cache
+                .export_entry(&path, &source, cache.strips())
+                .map_err(lua_runtime_core::Error::from)
+        });
+        match result {
+            Ok(bytes) => PackedByteArray::from(bytes.as_slice()),
+            Err(err) => {
+                state.report(&err);
+                PackedByteArray::new()
+            }
+        }
+    }
+
+    /// Where an exported game looks for the shipped bytecode of the script at `path`.
+    #[func]
+    fn bytecode_export_path(&self, path: GString) -> GString {
+        let strip = state::get()
+            .and_then(|s| s.cache.as_ref().map(|c| c.strips()))
+            .unwrap_or(false);
+        GString::from(crate::source::shipped_path(&path.to_string(), strip).as_str())
     }
 
     /// Runs a full Lua garbage collection.

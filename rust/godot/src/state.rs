@@ -7,18 +7,21 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
+use lua_runtime_core::bytecode::Request;
 use lua_runtime_core::errors::ErrorReporter;
 use lua_runtime_core::stats::{LuaStats, ScriptStats};
-use lua_runtime_core::{Error, LUA_FLAVOUR, LuaHost, StatsSnapshot};
+use lua_runtime_core::{BytecodeCache, Error, LUA_FLAVOUR, LuaHost, StatsSnapshot};
 use mlua::Table;
 
-use crate::{bridge, errors, source};
+use crate::{bridge, errors, settings, source};
 
 /// The Lua host and the bookkeeping around it.
 pub struct RuntimeState {
     pub host: LuaHost,
     pub bridge: bridge::Bridge,
     pub reporter: RefCell<ErrorReporter>,
+    /// `None` when the project turned the cache off or its thread could not start.
+    pub cache: Option<BytecodeCache>,
     instances: Cell<u64>,
 }
 
@@ -55,6 +58,16 @@ pub fn existing() -> Option<Rc<RuntimeState>> {
     STATE.with_borrow(Clone::clone)
 }
 
+/// When the main loop starts: starts the runtime and, if the project wants it, compiles every
+/// script in the background.
+pub fn start() {
+    if settings::warm_on_startup()
+        && let Some(state) = get()
+    {
+        state.warm();
+    }
+}
+
 /// Once per frame, after every node's `_process`.
 pub fn frame() {
     if let Some(state) = existing() {
@@ -73,12 +86,30 @@ impl RuntimeState {
     fn new() -> mlua::Result<Self> {
         let host = LuaHost::new()?;
         let bridge = bridge::Bridge::install(host.lua())?;
+        let cache = settings::cache_config().and_then(|config| {
+            BytecodeCache::new(config)
+                .inspect_err(|e| godot::global::godot_error!("Lua bytecode cache is off: {e}"))
+                .ok()
+        });
         Ok(RuntimeState {
             host,
             bridge,
             reporter: RefCell::new(ErrorReporter::default()),
+            cache,
             instances: Cell::new(0),
         })
+    }
+
+    /// Queues every `.lua` file of the project for background compilation. Only where the
+    /// scripts are plain files (an exported game ships its bytecode instead).
+    pub fn warm(&self) -> bool {
+        match (&self.cache, settings::project_dir()) {
+            (Some(cache), Some(dir)) => {
+                cache.warm_directory(dir);
+                true
+            }
+            _ => false,
+        }
     }
 
     /// The module of the script at `path`, loading the file the first time.
@@ -98,8 +129,37 @@ impl RuntimeState {
     /// As [`Self::module`].
     pub fn load(&self, path: &str) -> Result<Table, Error> {
         lua_runtime_core::host::check_script_path(path)?;
-        let source = source::read(path)?;
-        let module = self.host.load_module(path, &source)?;
+        let module = match &self.cache {
+            None => self.host.load_module(path, &source::read(path)?)?,
+            Some(cache) => {
+                let strip = cache.strips();
+                let shipped = || source::read_shipped(path, strip);
+                let request = Request {
+                    path,
+                    source: None,
+                    fingerprint: None,
+                    shipped: Some(&shipped),
+                };
+                match source::read_with_fingerprint(path) {
+                    Ok((text, fingerprint)) => self.host.load_module_cached(
+                        Request {
+                            source: Some(&text),
+                            fingerprint: Some(fingerprint),
+                            ..request
+                        },
+                        cache,
+                    )?,
+                    // An exported game may ship bytecode without the source.
+                    Err(missing @ Error::ScriptNotFound { .. }) => {
+                        if !source::has_shipped(path, strip) {
+                            return Err(missing);
+                        }
+                        self.host.load_module_cached(request, cache)?
+                    }
+                    Err(other) => return Err(other),
+                }
+            }
+        };
         crate::runtime::emit_script_loaded(path);
         Ok(module)
     }
@@ -129,6 +189,11 @@ impl RuntimeState {
                 instances: self.instances.get(),
             },
             errors: self.reporter.borrow().stats(),
+            bytecode: self
+                .cache
+                .as_ref()
+                .map(BytecodeCache::stats)
+                .unwrap_or_default(),
         }
     }
 }

@@ -183,11 +183,10 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 pub fn flavour_tag() -> &'static str {
     static TAG: OnceLock<String> = OnceLock::new();
     TAG.get_or_init(|| {
-        let libs = if cfg!(feature = "luajit") {
-            StdLib::JIT
-        } else {
-            StdLib::NONE
-        };
+        #[cfg(feature = "luajit")]
+        let libs = StdLib::JIT;
+        #[cfg(not(feature = "luajit"))]
+        let libs = StdLib::NONE;
         let version = Lua::new_with(libs, LuaOptions::default())
             .and_then(|lua| {
                 lua.load("return jit and jit.version or _VERSION")

@@ -1,0 +1,117 @@
+//! The runtime's project settings (Project Settings > Lua Runtime), registered at start-up with
+//! their defaults and editor hints, and read when the runtime starts.
+
+use std::path::PathBuf;
+
+use godot::classes::{Os, ProjectSettings};
+use godot::prelude::*;
+use godot::register::info::PropertyHint;
+use lua_runtime_core::bytecode::CacheConfig;
+
+pub const CACHE_ENABLED: &str = "lua_runtime/bytecode_cache/enabled";
+pub const CACHE_MAX_MEMORY: &str = "lua_runtime/bytecode_cache/max_memory_bytes";
+pub const CACHE_DIRECTORY: &str = "lua_runtime/bytecode_cache/directory";
+pub const CACHE_MAX_DISK: &str = "lua_runtime/bytecode_cache/max_disk_bytes";
+pub const CACHE_WARM: &str = "lua_runtime/bytecode_cache/warm_on_startup";
+pub const EXPORT_STRIP_SOURCE: &str = "lua_runtime/export/strip_source";
+
+const MIB: i64 = 1 << 20;
+
+/// Declares every setting: default value, type and editor hint.
+pub fn register() {
+    let mut settings = ProjectSettings::singleton();
+    let bool_setting = |name: &str, default: bool| {
+        (
+            name.to_owned(),
+            default.to_variant(),
+            PropertyHint::NONE,
+            String::new(),
+        )
+    };
+    let entries = [
+        bool_setting(CACHE_ENABLED, true),
+        (
+            CACHE_MAX_MEMORY.to_owned(),
+            (32 * MIB).to_variant(),
+            PropertyHint::RANGE,
+            "0,4294967296,1,suffix:bytes".to_owned(),
+        ),
+        (
+            CACHE_DIRECTORY.to_owned(),
+            "user://lua_bytecode".to_variant(),
+            PropertyHint::DIR,
+            String::new(),
+        ),
+        (
+            CACHE_MAX_DISK.to_owned(),
+            (256 * MIB).to_variant(),
+            PropertyHint::RANGE,
+            "0,68719476736,1,suffix:bytes".to_owned(),
+        ),
+        bool_setting(CACHE_WARM, true),
+        bool_setting(EXPORT_STRIP_SOURCE, false),
+    ];
+    for (name, default, hint, hint_string) in entries {
+        if !settings.has_setting(&name) {
+            settings.set_setting(&name, &default);
+        }
+        settings.set_initial_value(&name, &default);
+        let mut info = VarDictionary::new();
+        info.set("name", name.as_str());
+        info.set("type", default.get_type().ord());
+        info.set("hint", hint.ord());
+        info.set("hint_string", hint_string.as_str());
+        settings.add_property_info(&info);
+        settings.set_restart_if_changed(&name, name != EXPORT_STRIP_SOURCE);
+    }
+}
+
+fn get<T: FromGodot>(name: &str, default: T) -> T {
+    ProjectSettings::singleton()
+        .get_setting(name)
+        .try_to()
+        .unwrap_or(default)
+}
+
+/// The bytecode cache's configuration, `None` when the project turned it off.
+pub fn cache_config() -> Option<CacheConfig> {
+    if !get(CACHE_ENABLED, true) {
+        return None;
+    }
+    let directory: GString = get(CACHE_DIRECTORY, GString::from("user://lua_bytecode"));
+    let directory = directory.to_string();
+    let disk_dir = if directory.is_empty() {
+        None
+    } else {
+        Some(globalize(&directory))
+    };
+    Some(CacheConfig {
+        memory_budget: usize::try_from(get(CACHE_MAX_MEMORY, 32 * MIB).max(0)).unwrap_or(0),
+        disk_dir,
+        disk_budget: u64::try_from(get(CACHE_MAX_DISK, 256 * MIB).max(0)).unwrap_or(0),
+        strip: false,
+    })
+}
+
+/// Whether start-up warming is on.
+pub fn warm_on_startup() -> bool {
+    get(CACHE_WARM, true)
+}
+
+/// The project folder on disk, when scripts are plain files there (the editor, or a game run
+/// from the editor or the command line); `None` in an exported game, whose files live in a pack.
+pub fn project_dir() -> Option<PathBuf> {
+    if !Os::singleton().has_feature("editor") {
+        return None;
+    }
+    let dir = globalize("res://");
+    dir.is_dir().then_some(dir)
+}
+
+fn globalize(path: &str) -> PathBuf {
+    PathBuf::from(
+        ProjectSettings::singleton()
+            .globalize_path(path)
+            .to_string(),
+    )
+}
