@@ -4,7 +4,8 @@
 #   2. opens it in the editor with the plugin enabled and quits (the extension must load in
 #      the editor with no error);
 #   3. runs the test runner scene, which quits with the number of failures;
-#   4. runs the bytecode cache test that spans two engine runs (cache_runs_test.gd).
+#   4. runs the bytecode cache test that spans two engine runs (cache_runs_test.gd);
+#   5. exports the project as a pack and checks its scripts load without compiling.
 # Any run whose log shows a GDScript error, a library that failed to load, or objects leaked
 # at exit fails, whatever its exit code. Extra arguments go to the runner (--only=substring).
 set -uo pipefail
@@ -83,4 +84,23 @@ for run in 1 2; do
 		status=1
 	fi
 done
+echo "== exported pack ships bytecode"
+pack="$logs/tests.pck"
+rm -f "$pack"
+timeout 300 "$godot" --headless --path "$project" --export-pack Linux "$pack" >"$logs/export.log" 2>&1
+code=$?
+if [[ $code != 0 || ! -f $pack ]]; then
+	echo "FAIL export: exit code $code, pack ${pack} (log: $logs/export.log)"
+	status=1
+else
+	timeout 300 "$godot" --headless --path "$project" -- --only=export_runs_test "--pack=$pack" \
+		>"$logs/export-run.log" 2>&1
+	code=$?
+	grep -E "^(PASS|FAIL|    )" "$logs/export-run.log"
+	check_log "$logs/export-run.log" "exported pack" || status=1
+	if [[ $code != 0 ]]; then
+		echo "exported pack: Godot exited with $code (full log: $logs/export-run.log)"
+		status=1
+	fi
+fi
 exit $status

@@ -1,0 +1,3 @@
+local M = {}
+M.value = 1
+return M

@@ -1,0 +1,1 @@
+return { nested = true }
