@@ -246,12 +246,7 @@ impl BytecodeCache {
     pub fn fetch(&self, request: Request<'_>) -> Result<(Arc<Bytecode>, Level), ScriptError> {
         let shared = &self.shared;
         let path = request.path;
-        if let Some(fingerprint) = request.fingerprint {
-            let previous = lock(&shared.fingerprints).insert(path.to_owned(), fingerprint);
-            if previous.is_some_and(|p| p != fingerprint) && shared.drop_memory(path) {
-                bump(&shared.counters.invalidations, 1);
-            }
-        }
+        shared.note_fingerprint(path, request.fingerprint);
         let Some(source) = request.source else {
             return self.fetch_without_source(request);
         };
@@ -304,6 +299,27 @@ impl BytecodeCache {
                 .to_owned(),
             traceback: String::new(),
         })
+    }
+
+    /// Counts a load that the caller serves from a function it already holds for the current
+    /// source, when the memory level still has that source's entry (so a cleared or
+    /// invalidated cache is honoured). Returns whether the caller may use its function.
+    pub fn confirm_ready(
+        &self,
+        path: &str,
+        hash: SourceHash,
+        fingerprint: Option<Fingerprint>,
+    ) -> bool {
+        let shared = &self.shared;
+        shared.note_fingerprint(path, fingerprint);
+        let found = lock(&shared.memory).get(path, hash);
+        match found {
+            Some(found) => {
+                shared.count_hit(&shared.counters.hits_memory, &found);
+                true
+            }
+            None => false,
+        }
     }
 
     /// Forgets what is known of `path` in memory (its entry, remembered failure and
@@ -517,6 +533,18 @@ fn find_scripts(dir: &Path, prefix: &str, out: &mut Vec<WarmScript>) {
 }
 
 impl Shared {
+    /// The fast check: a file whose size or modification time changed drops its memory entry
+    /// at once (the hash would miss it anyway; this counts it as an invalidation).
+    fn note_fingerprint(&self, path: &str, fingerprint: Option<Fingerprint>) {
+        let Some(fingerprint) = fingerprint else {
+            return;
+        };
+        let previous = lock(&self.fingerprints).insert(path.to_owned(), fingerprint);
+        if previous.is_some_and(|p| p != fingerprint) && self.drop_memory(path) {
+            bump(&self.counters.invalidations, 1);
+        }
+    }
+
     fn count_hit(&self, counter: &AtomicU64, found: &Bytecode) {
         bump(counter, 1);
         bump(&self.counters.saved_us, u64::from(found.compile_us));

@@ -14,7 +14,7 @@ use std::time::Instant;
 use mlua::chunk::ChunkMode;
 use mlua::{Function, IntoLuaMulti, Lua, MultiValue, Table, Value};
 
-use crate::bytecode::{BytecodeCache, Level, Request};
+use crate::bytecode::{BytecodeCache, Level, Request, SourceHash};
 use crate::errors::{Error, ScriptError};
 
 /// Chunk name used for code run through [`LuaHost::exec`] and [`LuaHost::eval`].
@@ -24,6 +24,9 @@ pub const INLINE_CHUNK: &str = "(inline)";
 pub struct LuaHost {
     lua: Lua,
     modules: RefCell<HashMap<String, Table>>,
+    /// The main chunk of each loaded script, by the hash of the source it came from: loading
+    /// an unchanged script again skips even Lua's bytecode reader.
+    chunks: RefCell<HashMap<String, (SourceHash, Function)>>,
     scripts_loaded: Cell<u64>,
 }
 
@@ -36,6 +39,7 @@ impl LuaHost {
         Ok(LuaHost {
             lua: sandbox::new_sandboxed_lua()?,
             modules: RefCell::new(HashMap::new()),
+            chunks: RefCell::new(HashMap::new()),
             scripts_loaded: Cell::new(0),
         })
     }
@@ -119,6 +123,18 @@ impl LuaHost {
         let path = request.path;
         check_script_path(path)?;
         let started = Instant::now();
+        let hash = request.source.map(SourceHash::of);
+        let ready = hash.and_then(|hash| {
+            let chunks = self.chunks.borrow();
+            let (chunk_hash, function) = chunks.get(path)?;
+            (*chunk_hash == hash).then(|| function.clone())
+        });
+        if let (Some(function), Some(hash)) = (ready, hash)
+            && cache.confirm_ready(path, hash, request.fingerprint)
+        {
+            cache.record_load(started.elapsed().as_micros() as u64);
+            return self.run_module(path, &function);
+        }
         let (bytecode, level) = cache.fetch(request)?;
         let loaded = self
             .lua
@@ -145,6 +161,9 @@ impl LuaHost {
             spent = spent.saturating_sub(u64::from(bytecode.compile_us));
         }
         cache.record_load(spent);
+        self.chunks
+            .borrow_mut()
+            .insert(path.to_owned(), (bytecode.source_hash, function.clone()));
         self.run_module(path, &function)
     }
 
@@ -174,6 +193,7 @@ impl LuaHost {
 
     /// Drops the module of `path`, so the next load runs the file again.
     pub fn forget_module(&self, path: &str) -> bool {
+        self.chunks.borrow_mut().remove(path);
         self.modules.borrow_mut().remove(path).is_some()
     }
 
