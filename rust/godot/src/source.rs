@@ -28,17 +28,32 @@ pub fn read_with_fingerprint(path: &str) -> Result<(String, Fingerprint), Error>
             path: path.to_owned(),
         });
     }
-    let Some(file) = FileAccess::open(path, ModeFlags::READ) else {
+    let Some(mut file) = FileAccess::open(path, ModeFlags::READ) else {
         return Err(Error::ScriptUnreadable {
             path: path.to_owned(),
             reason: format!("{:?}", FileAccess::get_open_error()),
         });
     };
+    let size = file.get_length();
     let fingerprint = Fingerprint {
-        size: file.get_length(),
+        size,
         modified: FileAccess::get_modified_time(path),
     };
-    Ok((file.get_as_text().to_string(), fingerprint))
+    // Raw bytes and one UTF-8 check: much cheaper than Godot's String round trip for
+    // large scripts.
+    let bytes = file
+        .get_buffer(i64::try_from(size).unwrap_or(i64::MAX))
+        .to_vec();
+    let text = String::from_utf8(bytes).map_err(|e| Error::ScriptUnreadable {
+        path: path.to_owned(),
+        reason: format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),
+    })?;
+    // A byte-order mark is not Lua.
+    let text = match text.strip_prefix('\u{feff}') {
+        Some(rest) => rest.to_owned(),
+        None => text,
+    };
+    Ok((text, fingerprint))
 }
 
 /// Where the shipped bytecode of `path` lives in an exported game.

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Engine-side benchmarks in a real Godot (headless), with the optimised library.
+#   benches/engine.sh            every benchmark
+#   benches/engine.sh bytecode   the bytecode cache at start-up
+# Prints the `BENCH` lines that docs/benchmarks.md records.
+set -euo pipefail
+repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+project="$repo_root/benches/godot"
+godot="$repo_root/tools/godot.sh"
+logs="$repo_root/target/benches"
+mkdir -p "$logs"
+which=${1:-all}
+
+"$repo_root/tools/build.sh" --release
+"$godot" --provision-only
+timeout 300 "$godot" --headless --path "$project" --import >"$logs/import.log" 2>&1 || true
+
+run() {
+	local name=$1
+	shift
+	timeout 900 "$godot" --headless --path "$project" "$@" >"$logs/$name.log" 2>&1
+	grep "^BENCH" "$logs/$name.log" | sed "s/^/[$name] /" || {
+		echo "[$name] no result; log: $logs/$name.log"
+		tail -n 20 "$logs/$name.log"
+		return 1
+	}
+}
+
+if [[ $which == all || $which == bytecode ]]; then
+	echo "== bytecode cache: 500 scripts, empty vs warm disk cache"
+	run bytecode-cold -s res://bytecode_startup.gd -- --run=cold
+	run bytecode-warm -s res://bytecode_startup.gd -- --run=warm
+fi
