@@ -66,7 +66,7 @@ fi
 echo "== engine tests"
 timeout 600 "$godot" --headless --path "$project" -- "$@" >"$logs/tests.log" 2>&1
 code=$?
-grep -E "^(PASS|FAIL|    )|passed, .* failed|TIMEOUT" "$logs/tests.log"
+grep -E "^(PASS|FAIL|    [^ ])|passed, .* failed|TIMEOUT" "$logs/tests.log"
 check_log "$logs/tests.log" "engine tests" || status=1
 if [[ $code != 0 ]]; then
 	echo "engine tests: Godot exited with $code (full log: $logs/tests.log)"
@@ -77,7 +77,7 @@ for run in 1 2; do
 	timeout 300 "$godot" --headless --path "$project" -- --only=cache_runs_test --cache-run=$run \
 		>"$logs/cache-run-$run.log" 2>&1
 	code=$?
-	grep -E "^(PASS|FAIL|    )" "$logs/cache-run-$run.log" | sed "s/^/[run $run] /"
+	grep -E "^(PASS|FAIL|    [^ ])" "$logs/cache-run-$run.log" | sed "s/^/[run $run] /"
 	check_log "$logs/cache-run-$run.log" "cache run $run" || status=1
 	if [[ $code != 0 ]]; then
 		echo "cache run $run: Godot exited with $code (full log: $logs/cache-run-$run.log)"
@@ -96,7 +96,7 @@ else
 	timeout 300 "$godot" --headless --path "$project" -- --only=export_runs_test "--pack=$pack" \
 		>"$logs/export-run.log" 2>&1
 	code=$?
-	grep -E "^(PASS|FAIL|    )" "$logs/export-run.log"
+	grep -E "^(PASS|FAIL|    [^ ])" "$logs/export-run.log"
 	check_log "$logs/export-run.log" "exported pack" || status=1
 	if [[ $code != 0 ]]; then
 		echo "exported pack: Godot exited with $code (full log: $logs/export-run.log)"

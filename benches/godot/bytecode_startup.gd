@@ -93,6 +93,11 @@ func _cold() -> void:
 	print("BENCH warming: frames=%d median_us=%d p99_us=%d max_us=%d over_2x_median=%d warmed=%d" % [
 		during.size(), _median(during), _percentile(during, 0.99), _max(during),
 		_count_over(during, 2 * _median(during)), stats["warm_done"]])
+	var slow := []
+	for i in during.size():
+		if during[i] > 2 * _median(during):
+			slow.append("#%d: %d us" % [i, during[i]])
+	print("BENCH warming: frames over 2x the median: %s" % [", ".join(slow) if slow else "none"])
 	print("BENCH no warming: frames=%d median_us=%d p99_us=%d max_us=%d (before), median_us=%d p99_us=%d max_us=%d (after)" % [
 		baseline.size(), _median(baseline), _percentile(baseline, 0.99), _max(baseline),
 		_median(after), _percentile(after, 0.99), _max(after)])

@@ -128,3 +128,21 @@ func test_shipped_bytecode_runs_without_its_source() -> void:
 	check_eq(bytecode()["hits_shipped"] - before["hits_shipped"], 1, "counted as a shipped hit")
 	DirAccess.remove_absolute(shipped)
 	check_eq(LuaRuntime.load_script(path), ERR_FILE_NOT_FOUND, "with neither source nor bytecode: not found")
+
+
+func test_a_byte_order_mark_is_skipped_and_non_utf8_is_a_clear_error() -> void:
+	var bom := DIR.path_join("bom.lua")
+	var file := FileAccess.open(bom, FileAccess.WRITE)
+	file.store_buffer(PackedByteArray([0xEF, 0xBB, 0xBF]))
+	file.store_string("bom_value = 3\nreturn {}\n")
+	file.close()
+	check_eq(LuaRuntime.load_script(bom), OK, "a UTF-8 file with a byte-order mark loads")
+	check_eq(LuaRuntime.get_var("bom_value"), 3, "and runs")
+	var latin1 := DIR.path_join("latin1.lua")
+	file = FileAccess.open(latin1, FileAccess.WRITE)
+	file.store_buffer("x = '".to_utf8_buffer() + PackedByteArray([0xE9]) + "'\nreturn {}\n".to_utf8_buffer())
+	file.close()
+	check_eq(LuaRuntime.load_script(latin1), ERR_FILE_CANT_READ, "a file that is not UTF-8 is refused")
+	var reported := errors_for(latin1)
+	check(reported.size() == 1 and String(reported[0]["message"]).contains("not UTF-8"),
+		"with an error that says so: %s" % [reported])
