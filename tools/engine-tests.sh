@@ -63,27 +63,29 @@ else
 	echo "PASS editor: extension and plugin load in the editor without errors"
 fi
 
-echo "== engine tests"
-timeout 600 "$godot" --headless --path "$project" -- "$@" >"$logs/tests.log" 2>&1
-code=$?
-grep -E "^(PASS|FAIL|    [^ ])|passed, .* failed|TIMEOUT" "$logs/tests.log"
-check_log "$logs/tests.log" "engine tests" || status=1
-if [[ $code != 0 ]]; then
-	echo "engine tests: Godot exited with $code (full log: $logs/tests.log)"
-	status=1
-fi
-echo "== bytecode cache across two runs"
-for run in 1 2; do
-	timeout 300 "$godot" --headless --path "$project" -- --only=cache_runs_test --cache-run=$run \
-		>"$logs/cache-run-$run.log" 2>&1
+# Runs the test runner: run_runner LOG LABEL [godot/runner arguments...]. Prints the runner's
+# result lines, fails on a bad log or a non-zero exit code.
+run_runner() {
+	local log="$logs/$1.log" label=$2 code
+	shift 2
+	timeout 600 "$godot" --headless --path "$project" "$@" >"$log" 2>&1
 	code=$?
-	grep -E "^(PASS|FAIL|    [^ ])" "$logs/cache-run-$run.log" | sed "s/^/[run $run] /"
-	check_log "$logs/cache-run-$run.log" "cache run $run" || status=1
+	grep -E "^(PASS|FAIL|    [^ ])|passed, .* failed|TIMEOUT" "$log" | sed "s/^/$label/"
+	check_log "$log" "${label:-engine tests}" || status=1
 	if [[ $code != 0 ]]; then
-		echo "cache run $run: Godot exited with $code (full log: $logs/cache-run-$run.log)"
+		echo "${label:-engine tests}: Godot exited with $code (full log: $log)"
 		status=1
 	fi
+}
+
+echo "== engine tests"
+run_runner tests "" -- "$@"
+
+echo "== bytecode cache across two runs"
+for run in 1 2; do
+	run_runner "cache-run-$run" "[run $run] " -- --only=cache_runs_test --cache-run=$run
 done
+
 echo "== exported pack ships bytecode"
 pack="$logs/tests.pck"
 rm -f "$pack"
@@ -93,14 +95,6 @@ if [[ $code != 0 || ! -f $pack ]]; then
 	echo "FAIL export: exit code $code, pack ${pack} (log: $logs/export.log)"
 	status=1
 else
-	timeout 300 "$godot" --headless --path "$project" -- --only=export_runs_test "--pack=$pack" \
-		>"$logs/export-run.log" 2>&1
-	code=$?
-	grep -E "^(PASS|FAIL|    [^ ])" "$logs/export-run.log"
-	check_log "$logs/export-run.log" "exported pack" || status=1
-	if [[ $code != 0 ]]; then
-		echo "exported pack: Godot exited with $code (full log: $logs/export-run.log)"
-		status=1
-	fi
+	run_runner export-run "" -- --only=export_runs_test "--pack=$pack"
 fi
 exit $status

@@ -421,7 +421,7 @@ fn shipped_bytecode_runs_without_source_and_is_checked_against_it() -> Result<()
     let project = Project::new();
     let cache = project.cache_with(CacheConfig::default());
     let shipped = cache
-        .export_entry("res://a.lua", &module_returning(9), false)
+        .export_entry("res://a.lua", &module_returning(9))
         .expect("export");
     let read_shipped = || Some(shipped.clone());
     let host = host();

@@ -6,6 +6,8 @@
 use godot::classes::{Engine, Object};
 use godot::prelude::*;
 
+use lua_runtime_core::BytecodeCache;
+
 use crate::bridge::convert;
 use crate::errors::to_godot_error;
 use crate::state;
@@ -118,11 +120,7 @@ impl LuaRuntime {
     /// load of each compiles it again.
     #[func]
     fn clear_caches(&self) {
-        if let Some(state) = state::get()
-            && let Some(cache) = &state.cache
-        {
-            cache.clear();
-        }
+        with_cache(BytecodeCache::clear);
     }
 
     /// Compiles every `.lua` file of the project in the background, so later loads find their
@@ -137,11 +135,7 @@ impl LuaRuntime {
     /// tests; a game never needs to wait.
     #[func]
     fn flush_cache(&self) {
-        if let Some(state) = state::get()
-            && let Some(cache) = &state.cache
-        {
-            cache.flush();
-        }
+        with_cache(BytecodeCache::flush);
     }
 
     /// The script at `path` compiled into the cache entry an exported game ships, or an empty
@@ -158,7 +152,7 @@ impl LuaRuntime {
         };
         let result = crate::source::read(&path).and_then(|source| {
             cache
-                .export_entry(&path, &source, cache.strips())
+                .export_entry(&path, &source)
                 .map_err(lua_runtime_core::Error::from)
         });
         match result {
@@ -173,9 +167,7 @@ impl LuaRuntime {
     /// Where an exported game looks for the shipped bytecode of the script at `path`.
     #[func]
     fn bytecode_export_path(&self, path: GString) -> GString {
-        let strip = state::get()
-            .and_then(|s| s.cache.as_ref().map(|c| c.strips()))
-            .unwrap_or(false);
+        let strip = with_cache(BytecodeCache::strips).unwrap_or(false);
         GString::from(crate::source::shipped_path(&path.to_string(), strip).as_str())
     }
 
@@ -188,6 +180,12 @@ impl LuaRuntime {
             godot_error!("Lua garbage collection failed: {e}");
         }
     }
+}
+
+/// Runs `f` on the bytecode cache, when the runtime is up and the cache is on.
+fn with_cache<R>(f: impl FnOnce(&BytecodeCache) -> R) -> Option<R> {
+    let state = state::get()?;
+    state.cache.as_ref().map(f)
 }
 
 /// The singleton as a plain Object, when it is registered (not during start-up or shutdown).

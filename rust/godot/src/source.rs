@@ -44,15 +44,14 @@ pub fn read_with_fingerprint(path: &str) -> Result<(String, Fingerprint), Error>
     let bytes = file
         .get_buffer(i64::try_from(size).unwrap_or(i64::MAX))
         .to_vec();
-    let text = String::from_utf8(bytes).map_err(|e| Error::ScriptUnreadable {
+    let mut text = String::from_utf8(bytes).map_err(|e| Error::ScriptUnreadable {
         path: path.to_owned(),
         reason: format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),
     })?;
     // A byte-order mark is not Lua.
-    let text = match text.strip_prefix('\u{feff}') {
-        Some(rest) => rest.to_owned(),
-        None => text,
-    };
+    if text.starts_with('\u{feff}') {
+        text.drain(..'\u{feff}'.len_utf8());
+    }
     Ok((text, fingerprint))
 }
 

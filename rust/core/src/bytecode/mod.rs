@@ -301,27 +301,6 @@ impl BytecodeCache {
         })
     }
 
-    /// Counts a load that the caller serves from a function it already holds for the current
-    /// source, when the memory level still has that source's entry (so a cleared or
-    /// invalidated cache is honoured). Returns whether the caller may use its function.
-    pub fn confirm_ready(
-        &self,
-        path: &str,
-        hash: SourceHash,
-        fingerprint: Option<Fingerprint>,
-    ) -> bool {
-        let shared = &self.shared;
-        shared.note_fingerprint(path, fingerprint);
-        let found = lock(&shared.memory).get(path, hash);
-        match found {
-            Some(found) => {
-                shared.count_hit(&shared.counters.hits_memory, &found);
-                true
-            }
-            None => false,
-        }
-    }
-
     /// Forgets what is known of `path` in memory (its entry, remembered failure and
     /// fingerprint), so the next fetch checks the disk and the source again. Safe from any
     /// thread, at any time.
@@ -356,13 +335,8 @@ impl BytecodeCache {
     /// Compiles `scripts` on the compiler thread, in the background, into both levels. Scripts
     /// with a current entry are not compiled again; urgent compiles go first.
     pub fn warm(&self, scripts: Vec<WarmScript>) {
-        bump(&self.shared.counters.warm_queued, scripts.len() as u64);
-        for script in scripts {
-            let shared = self.shared.clone();
-            self.compiler.push_background(
-                Box::new(move |lua: &Lua| shared.warm_one(lua, &script)),
-                AtShutdown::Drop,
-            );
+        for task in warm_tasks(&self.shared, scripts) {
+            self.compiler.push_background(task, AtShutdown::Drop);
         }
     }
 
@@ -376,15 +350,7 @@ impl BytecodeCache {
             Box::new(move |_: &Lua| {
                 let mut scripts = Vec::new();
                 find_scripts(&root, "res://", &mut scripts);
-                bump(&shared.counters.warm_queued, scripts.len() as u64);
-                let tasks = scripts
-                    .into_iter()
-                    .map(|script| {
-                        let shared = shared.clone();
-                        Box::new(move |lua: &Lua| shared.warm_one(lua, &script)) as compiler::Task
-                    })
-                    .collect();
-                queue.push_background_next(tasks, AtShutdown::Drop);
+                queue.push_background_next(warm_tasks(&shared, scripts), AtShutdown::Drop);
             }),
             AtShutdown::Drop,
         );
@@ -399,12 +365,8 @@ impl BytecodeCache {
     ///
     /// # Errors
     /// The script's syntax error.
-    pub fn export_entry(
-        &self,
-        path: &str,
-        source: &str,
-        strip: bool,
-    ) -> Result<Vec<u8>, ScriptError> {
+    pub fn export_entry(&self, path: &str, source: &str) -> Result<Vec<u8>, ScriptError> {
+        let strip = self.shared.strip;
         let compiled = self.compiler.compile_now(path, source, strip)?;
         Ok(entry::encode(&compiled, self.shared.tag, strip))
     }
@@ -505,6 +467,18 @@ impl BytecodeCache {
     }
 }
 
+/// One compiler-thread job per script to warm, counted as queued.
+fn warm_tasks(shared: &Arc<Shared>, scripts: Vec<WarmScript>) -> Vec<compiler::Task> {
+    bump(&shared.counters.warm_queued, scripts.len() as u64);
+    scripts
+        .into_iter()
+        .map(|script| {
+            let shared = shared.clone();
+            Box::new(move |lua: &Lua| shared.warm_one(lua, &script)) as compiler::Task
+        })
+        .collect()
+}
+
 /// Collects the `.lua` files under `dir` (sorted, so warming order is stable).
 fn find_scripts(dir: &Path, prefix: &str, out: &mut Vec<WarmScript>) {
     if dir.join(".gdignore").exists() {
@@ -560,15 +534,6 @@ impl Shared {
         (*failed_hash == hash).then(|| error.clone())
     }
 
-    fn expect<'a>(&self, path: &'a str, hash: Option<SourceHash>) -> Expect<'a> {
-        Expect {
-            path,
-            tag: self.tag,
-            stripped: self.strip,
-            source_hash: hash,
-        }
-    }
-
     /// The disk entry of `path` if it is current; a damaged or stale one is deleted.
     fn disk_entry(&self, path: &str, hash: SourceHash) -> Option<Arc<Bytecode>> {
         let disk = self.disk.as_ref()?;
@@ -580,18 +545,11 @@ impl Shared {
                 return None;
             }
         };
-        match entry::decode(&bytes, self.expect(path, Some(hash))) {
-            Ok(found) => {
-                let found = Arc::new(found);
-                lock(&self.memory).insert(found.clone());
-                Some(found)
-            }
-            Err(reason) => {
-                self.count_reject(path, reason);
-                disk.remove(&name);
-                None
-            }
+        let accepted = self.accept(&bytes, path, Some(hash));
+        if accepted.is_none() {
+            disk.remove(&name);
         }
+        accepted
     }
 
     fn shipped_entry(
@@ -600,8 +558,18 @@ impl Shared {
         hash: Option<SourceHash>,
         read_shipped: &dyn Fn() -> Option<Vec<u8>>,
     ) -> Option<Arc<Bytecode>> {
-        let bytes = read_shipped()?;
-        match entry::decode(&bytes, self.expect(path, hash)) {
+        self.accept(&read_shipped()?, path, hash)
+    }
+
+    /// A stored entry that passes every check, kept in memory; a refused one is counted.
+    fn accept(&self, bytes: &[u8], path: &str, hash: Option<SourceHash>) -> Option<Arc<Bytecode>> {
+        let expect = Expect {
+            path,
+            tag: self.tag,
+            stripped: self.strip,
+            source_hash: hash,
+        };
+        match entry::decode(bytes, expect) {
             Ok(found) => {
                 let found = Arc::new(found);
                 lock(&self.memory).insert(found.clone());

@@ -123,38 +123,29 @@ impl LuaHost {
         let path = request.path;
         check_script_path(path)?;
         let started = Instant::now();
-        let hash = request.source.map(SourceHash::of);
-        let ready = hash.and_then(|hash| {
-            let chunks = self.chunks.borrow();
-            let (chunk_hash, function) = chunks.get(path)?;
-            (*chunk_hash == hash).then(|| function.clone())
-        });
-        if let (Some(function), Some(hash)) = (ready, hash)
-            && cache.confirm_ready(path, hash, request.fingerprint)
-        {
-            cache.record_load(started.elapsed().as_micros() as u64);
-            return self.run_module(path, &function);
-        }
         let (bytecode, level) = cache.fetch(request)?;
-        let loaded = self
-            .lua
-            .load(&bytecode.bytes[..])
-            .set_name(format!("@{path}"))
-            .set_mode(ChunkMode::Binary)
-            .into_function();
-        let function = match loaded {
-            Ok(function) => function,
-            Err(e) => {
-                tracing::warn!("{path}: cached bytecode did not load ({e}); compiling it again");
-                cache.reject_unloadable(path);
-                let (bytecode, _) = cache.fetch(request)?;
-                self.lua
-                    .load(&bytecode.bytes[..])
-                    .set_name(format!("@{path}"))
-                    .set_mode(ChunkMode::Binary)
-                    .into_function()
-                    .map_err(|e| ScriptError::from_lua(&e, path))?
-            }
+        // A memory hit for source whose chunk this state already holds needs no loading.
+        let ready = (level == Level::Memory)
+            .then(|| {
+                let chunks = self.chunks.borrow();
+                let (hash, function) = chunks.get(path)?;
+                (*hash == bytecode.source_hash).then(|| function.clone())
+            })
+            .flatten();
+        let function = match ready {
+            Some(function) => function,
+            None => match self.load_bytecode(path, &bytecode.bytes) {
+                Ok(function) => function,
+                Err(e) => {
+                    tracing::warn!(
+                        "{path}: cached bytecode did not load ({e}); compiling it again"
+                    );
+                    cache.reject_unloadable(path);
+                    let (again, _) = cache.fetch(request)?;
+                    self.load_bytecode(path, &again.bytes)
+                        .map_err(|e| ScriptError::from_lua(&e, path))?
+                }
+            },
         };
         let mut spent = started.elapsed().as_micros() as u64;
         if level == Level::Compiled {
@@ -165,6 +156,15 @@ impl LuaHost {
             .borrow_mut()
             .insert(path.to_owned(), (bytecode.source_hash, function.clone()));
         self.run_module(path, &function)
+    }
+
+    /// Loads bytecode the cache vouched for into this state.
+    fn load_bytecode(&self, path: &str, bytes: &[u8]) -> mlua::Result<Function> {
+        self.lua
+            .load(bytes)
+            .set_name(format!("@{path}"))
+            .set_mode(ChunkMode::Binary)
+            .into_function()
     }
 
     /// Runs a script's main chunk and keeps the table it returns as the module of `path`.
