@@ -41,7 +41,10 @@ pub fn to_godot_error<T>(state: &RuntimeState, result: Result<T, Error>) -> godo
             match err {
                 Error::ScriptNotFound { .. } => godot::global::Error::ERR_FILE_NOT_FOUND,
                 Error::ScriptUnreadable { .. } => godot::global::Error::ERR_FILE_CANT_READ,
-                Error::BadScriptPath { .. } => godot::global::Error::ERR_INVALID_PARAMETER,
+                Error::BadScriptPath { .. } | Error::BadModuleName { .. } => {
+                    godot::global::Error::ERR_INVALID_PARAMETER
+                }
+                Error::RequireCycle { .. } => godot::global::Error::ERR_CYCLIC_LINK,
                 Error::NotAModule { .. } => godot::global::Error::ERR_INVALID_DATA,
                 Error::Script(_) => godot::global::Error::ERR_SCRIPT_FAILED,
             }

@@ -155,22 +155,22 @@ impl LuaScriptNode {
                 }
             }
         }
+        let owner = Some(self.base().instance_id());
         let _guard = self.base_mut();
-        let result = state
-            .host
-            .call::<mlua::Value>(
-                &function,
-                mlua::MultiValue::from_iter(lua_args),
-                &instance.path,
-            )
-            .and_then(|v| {
-                convert::from_lua(&v)
-                    .map_err(|e| lua_runtime_core::ScriptError::from_lua(&e, &instance.path).into())
-            });
-        match result {
+        // Runs like a callback, so the function may `await` (it then returns null).
+        let Some(results) = state.run(
+            &function,
+            mlua::MultiValue::from_iter(lua_args),
+            &instance.path,
+            owner,
+        ) else {
+            return Variant::nil();
+        };
+        let first = results.front().cloned().unwrap_or(mlua::Value::Nil);
+        match convert::from_lua(&first) {
             Ok(v) => v,
             Err(e) => {
-                state.report(&e);
+                state.report(&lua_runtime_core::ScriptError::from_lua(&e, &instance.path).into());
                 Variant::nil()
             }
         }
@@ -238,10 +238,9 @@ impl LuaScriptNode {
         let Some(state) = state::get() else { return };
         // While Lua runs, Godot may call back into this node (a script reading its own
         // properties, a signal handler): the guard lets those calls borrow it.
+        let owner = Some(self.base().instance_id());
         let _guard = self.base_mut();
         let args = (instance.state.clone(), args);
-        if let Err(err) = state.host.call::<()>(&function, args, &instance.path) {
-            state.report(&err);
-        }
+        state.run(&function, args, &instance.path, owner);
     }
 }

@@ -7,11 +7,14 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
+use godot::obj::InstanceId;
 use lua_runtime_core::bytecode::Request;
 use lua_runtime_core::errors::ErrorReporter;
+use lua_runtime_core::host::require::Libraries;
+use lua_runtime_core::host::tasks::{Outcome, Parked, Tasks};
 use lua_runtime_core::stats::{LuaStats, ScriptStats};
-use lua_runtime_core::{BytecodeCache, Error, LUA_FLAVOUR, LuaHost, StatsSnapshot};
-use mlua::Table;
+use lua_runtime_core::{BytecodeCache, Error, LUA_FLAVOUR, LuaHost, ScriptError, StatsSnapshot};
+use mlua::{Function, IntoLuaMulti, MultiValue, Table};
 
 use crate::{bridge, errors, settings, source};
 
@@ -22,12 +25,37 @@ pub struct RuntimeState {
     pub reporter: RefCell<ErrorReporter>,
     /// `None` when the project turned the cache off or its thread could not start.
     pub cache: Option<BytecodeCache>,
+    /// Runner coroutines for callbacks, and the ones waiting in `await`.
+    pub tasks: Tasks,
+    /// Modules loaded with `require`.
+    pub libraries: Libraries,
     instances: Cell<u64>,
+}
+
+/// Whose code is running: the node whose callback started it, and its script.
+#[derive(Clone, Default)]
+pub struct Context {
+    pub owner: Option<InstanceId>,
+    pub path: String,
 }
 
 thread_local! {
     static STATE: RefCell<Option<Rc<RuntimeState>>> = const { RefCell::new(None) };
     static SHUT_DOWN: Cell<bool> = const { Cell::new(false) };
+    static CONTEXT: RefCell<Vec<Context>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The innermost running callback's context (empty outside callbacks).
+pub fn current_context() -> Context {
+    CONTEXT.with_borrow(|stack| stack.last().cloned().unwrap_or_default())
+}
+
+/// Runs `f` with `context` as the current one.
+fn within<R>(context: Context, f: impl FnOnce() -> R) -> R {
+    CONTEXT.with_borrow_mut(|stack| stack.push(context));
+    let result = f();
+    CONTEXT.with_borrow_mut(|stack| stack.pop());
+    result
 }
 
 /// The runtime state, made on first use. `None` once the extension is shutting down, or if
@@ -78,6 +106,7 @@ pub fn frame() {
 /// Closes the Lua state, releasing every engine object Lua still references.
 pub fn shutdown() {
     SHUT_DOWN.with(|s| s.set(true));
+    bridge::callable::clear();
     let state = STATE.with_borrow_mut(Option::take);
     drop(state);
 }
@@ -86,6 +115,7 @@ impl RuntimeState {
     fn new() -> mlua::Result<Self> {
         let host = LuaHost::new()?;
         let bridge = bridge::Bridge::install(host.lua())?;
+        let tasks = Tasks::install(host.lua(), bridge::waiting::waiter(host.lua())?)?;
         let cache = settings::cache_config().and_then(|config| {
             BytecodeCache::new(config)
                 .inspect_err(|e| godot::global::godot_error!("Lua bytecode cache is off: {e}"))
@@ -96,8 +126,56 @@ impl RuntimeState {
             bridge,
             reporter: RefCell::new(ErrorReporter::default()),
             cache,
+            tasks,
+            libraries: Libraries::default(),
             instances: Cell::new(0),
         })
+    }
+
+    /// Calls a script function on a runner coroutine (so it may `await`), reporting any
+    /// error against `path`. `None` when it failed or is waiting.
+    pub fn run(
+        &self,
+        function: &Function,
+        args: impl IntoLuaMulti,
+        path: &str,
+        owner: Option<InstanceId>,
+    ) -> Option<MultiValue> {
+        self.drive(path, owner, || {
+            self.tasks.call(self.host.lua(), function, args)
+        })
+    }
+
+    /// Resumes a coroutine that waited, with what it waited for.
+    pub fn resume(
+        &self,
+        parked: Parked,
+        args: MultiValue,
+        path: &str,
+        owner: Option<InstanceId>,
+    ) -> Option<MultiValue> {
+        self.drive(path, owner, || self.tasks.resume(parked, args))
+    }
+
+    /// Runs script code in the context of `owner`, reporting its error against `path`.
+    fn drive(
+        &self,
+        path: &str,
+        owner: Option<InstanceId>,
+        step: impl FnOnce() -> mlua::Result<Outcome>,
+    ) -> Option<MultiValue> {
+        let context = Context {
+            owner,
+            path: path.to_owned(),
+        };
+        match within(context, step) {
+            Ok(Outcome::Returned(values)) => Some(values),
+            Ok(Outcome::Waiting) => None,
+            Err(e) => {
+                self.report(&ScriptError::from_lua(&e, path).into());
+                None
+            }
+        }
     }
 
     /// Queues every `.lua` file of the project for background compilation. Only where the
@@ -128,40 +206,48 @@ impl RuntimeState {
     /// # Errors
     /// As [`Self::module`].
     pub fn load(&self, path: &str) -> Result<Table, Error> {
-        lua_runtime_core::host::check_script_path(path)?;
-        let module = match &self.cache {
-            None => self.host.load_module(path, &source::read(path)?)?,
-            Some(cache) => {
-                let strip = cache.strips();
-                let shipped = || source::read_shipped(path, strip);
-                let request = Request {
-                    path,
-                    source: None,
-                    fingerprint: None,
-                    shipped: Some(&shipped),
-                };
-                match source::read_with_fingerprint(path) {
-                    Ok((text, fingerprint)) => self.host.load_module_cached(
-                        Request {
-                            source: Some(&text),
-                            fingerprint: Some(fingerprint),
-                            ..request
-                        },
-                        cache,
-                    )?,
-                    // An exported game may ship bytecode without the source.
-                    Err(missing @ Error::ScriptNotFound { .. }) => {
-                        if !source::has_shipped(path, strip) {
-                            return Err(missing);
-                        }
-                        self.host.load_module_cached(request, cache)?
-                    }
-                    Err(other) => return Err(other),
-                }
-            }
-        };
+        let chunk = self.chunk(path)?;
+        let module = self.host.run_module(path, &chunk)?;
         crate::runtime::emit_script_loaded(path);
         Ok(module)
+    }
+
+    /// The compiled main chunk of the script at `path`, through the bytecode cache when the
+    /// project uses it.
+    ///
+    /// # Errors
+    /// A bad path, a missing or unreadable file, or a syntax error.
+    pub fn chunk(&self, path: &str) -> Result<Function, Error> {
+        lua_runtime_core::host::check_script_path(path)?;
+        let Some(cache) = &self.cache else {
+            return self.host.compile(path, &source::read(path)?);
+        };
+        let strip = cache.strips();
+        let shipped = || source::read_shipped(path, strip);
+        let request = Request {
+            path,
+            source: None,
+            fingerprint: None,
+            shipped: Some(&shipped),
+        };
+        match source::read_with_fingerprint(path) {
+            Ok((text, fingerprint)) => self.host.chunk_cached(
+                Request {
+                    source: Some(&text),
+                    fingerprint: Some(fingerprint),
+                    ..request
+                },
+                cache,
+            ),
+            // An exported game may ship bytecode without the source.
+            Err(missing @ Error::ScriptNotFound { .. }) => {
+                if !source::has_shipped(path, strip) {
+                    return Err(missing);
+                }
+                self.host.chunk_cached(request, cache)
+            }
+            Err(other) => Err(other),
+        }
     }
 
     pub fn instance_created(&self) {
@@ -187,6 +273,7 @@ impl RuntimeState {
                 loaded: self.host.scripts_loaded(),
                 modules: self.host.module_count() as u64,
                 instances: self.instances.get(),
+                required: self.libraries.count() as u64,
             },
             errors: self.reporter.borrow().stats(),
             bytecode: self
@@ -194,6 +281,8 @@ impl RuntimeState {
                 .as_ref()
                 .map(BytecodeCache::stats)
                 .unwrap_or_default(),
+            names: self.bridge.names.stats(),
+            tasks: self.tasks.stats(),
         }
     }
 }

@@ -27,6 +27,12 @@ pub enum Error {
     /// The script ran but did not return a table of callbacks.
     #[error("{path}: a script must return a table of callbacks, but it returned {returned}")]
     NotAModule { path: String, returned: String },
+    /// `require` was given something that names no script.
+    #[error("{name}: not a module name (use a res:// path or a dotted name such as lib.util)")]
+    BadModuleName { name: String },
+    /// Modules that `require` each other in a loop, first to last.
+    #[error("require cycle: {}", cycle.join(" -> "))]
+    RequireCycle { cycle: Vec<String> },
     /// A syntax or runtime error inside Lua code.
     #[error("{0}")]
     Script(#[from] ScriptError),
@@ -40,6 +46,8 @@ impl Error {
             | Error::ScriptUnreadable { path, .. }
             | Error::BadScriptPath { path }
             | Error::NotAModule { path, .. } => path,
+            Error::BadModuleName { name } => name,
+            Error::RequireCycle { cycle } => cycle.first().map_or("", String::as_str),
             Error::Script(e) => &e.path,
         }
     }

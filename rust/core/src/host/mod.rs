@@ -5,7 +5,10 @@
 //! elsewhere. The host knows nothing of Godot: the extension reads files and passes source
 //! text in, and installs the engine API into [`LuaHost::lua`].
 
+pub mod names;
+pub mod require;
 mod sandbox;
+pub mod tasks;
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -98,15 +101,22 @@ impl LuaHost {
     /// [`Error::Script`] for a syntax or runtime error, [`Error::NotAModule`] when the chunk
     /// does not return a table.
     pub fn load_module(&self, path: &str, source: &str) -> Result<Table, Error> {
+        let function = self.compile(path, source)?;
+        self.run_module(path, &function)
+    }
+
+    /// Compiles a script's source in this state, without a cache.
+    ///
+    /// # Errors
+    /// [`Error::BadScriptPath`] or the syntax error.
+    pub fn compile(&self, path: &str, source: &str) -> Result<Function, Error> {
         check_script_path(path)?;
-        let function = self
-            .lua
+        self.lua
             .load(source)
             .set_name(format!("@{path}"))
             .set_mode(ChunkMode::Text)
             .into_function()
-            .map_err(|e| ScriptError::from_lua(&e, path))?;
-        self.run_module(path, &function)
+            .map_err(|e| ScriptError::from_lua(&e, path).into())
     }
 
     /// Like [`Self::load_module`], but takes the script's bytecode from `cache`, which
@@ -120,6 +130,20 @@ impl LuaHost {
         request: Request<'_>,
         cache: &BytecodeCache,
     ) -> Result<Table, Error> {
+        let function = self.chunk_cached(request, cache)?;
+        self.run_module(request.path, &function)
+    }
+
+    /// The main chunk of a script, its bytecode taken from `cache` (compiled on the cache's
+    /// thread when there is no current entry), ready to run.
+    ///
+    /// # Errors
+    /// As [`Self::compile`]; a syntax error of unchanged source is the remembered one.
+    pub fn chunk_cached(
+        &self,
+        request: Request<'_>,
+        cache: &BytecodeCache,
+    ) -> Result<Function, Error> {
         let path = request.path;
         check_script_path(path)?;
         let started = Instant::now();
@@ -155,7 +179,7 @@ impl LuaHost {
         self.chunks
             .borrow_mut()
             .insert(path.to_owned(), (bytecode.source_hash, function.clone()));
-        self.run_module(path, &function)
+        Ok(function)
     }
 
     /// Loads bytecode the cache vouched for into this state.
@@ -168,7 +192,11 @@ impl LuaHost {
     }
 
     /// Runs a script's main chunk and keeps the table it returns as the module of `path`.
-    fn run_module(&self, path: &str, function: &Function) -> Result<Table, Error> {
+    ///
+    /// # Errors
+    /// [`Error::Script`] for a runtime error, [`Error::NotAModule`] when the chunk does not
+    /// return a table.
+    pub fn run_module(&self, path: &str, function: &Function) -> Result<Table, Error> {
         let value: Value = function
             .call(())
             .map_err(|e| ScriptError::from_lua(&e, path))?;

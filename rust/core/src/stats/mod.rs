@@ -14,6 +14,34 @@ pub struct StatsSnapshot {
     pub scripts: ScriptStats,
     pub errors: ErrorStats,
     pub bytecode: BytecodeStats,
+    pub names: NameStats,
+    pub tasks: TaskStats,
+}
+
+/// Interned engine names (property, method and signal names used from Lua).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct NameStats {
+    /// Names held ready for reuse.
+    pub interned: u64,
+    /// Lookups answered from the cache, and lookups that had to make the name.
+    pub hits: u64,
+    pub misses: u64,
+}
+
+/// Callbacks run on coroutines, and the ones suspended in `await`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct TaskStats {
+    /// Coroutines suspended in `await` now.
+    pub waiting: u64,
+    /// Calls started on a runner coroutine.
+    pub started: u64,
+    /// Resumes after an `await`.
+    pub resumed: u64,
+    /// Waiting coroutines abandoned (their node was freed, or what they waited for was).
+    pub dropped: u64,
+    /// Runner coroutines made, and how many sit idle for reuse.
+    pub runners: u64,
+    pub idle_runners: u64,
 }
 
 /// The Lua state.
@@ -34,6 +62,8 @@ pub struct ScriptStats {
     pub modules: u64,
     /// LuaScriptNodes currently running a script.
     pub instances: u64,
+    /// Modules loaded with `require`.
+    pub required: u64,
 }
 
 /// Script errors since start-up.

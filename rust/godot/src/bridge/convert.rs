@@ -1,44 +1,27 @@
 //! Variant <-> Lua value.
 //!
-//! Integers stay integers and floats stay floats both ways. `Vector2`, `Vector3` and `Color`
-//! become Lua values with their operators, objects become [`LuaObject`]s, arrays and
-//! dictionaries become tables (and tables come back as arrays when they are sequences). Any
-//! other Variant travels as an opaque value that converts back unchanged, so nothing is lost.
+//! Integers stay integers and floats stay floats both ways. Strings and StringNames become Lua
+//! strings; `Vector2`, `Vector3` and `Color` become native Lua values with fast operators;
+//! objects become [`LuaObject`]s; every other type (arrays, dictionaries, packed arrays,
+//! transforms, callables, ...) becomes a [`LuaVariant`] that converts back unchanged, so a
+//! round trip through Lua loses nothing. Lua tables go to Godot as an Array when they are
+//! sequences and as a Dictionary otherwise; Lua functions go as Callables.
 
 use godot::builtin::{Array, GString, StringName, VarDictionary, Variant, VariantType};
 use godot::classes::Object;
 use godot::meta::ToGodot;
 use godot::obj::Gd;
-use mlua::{AnyUserData, Lua, MetaMethod, Table, UserData, Value};
+use mlua::{AnyUserData, Lua, Table, Value};
 
+use super::builtin::LuaVariant;
 use super::math::{LuaColor, LuaVector2, LuaVector3};
 use super::object::LuaObject;
 
 /// Nesting deeper than this is treated as a cycle.
 const MAX_DEPTH: usize = 64;
 
-/// A Variant with no Lua form of its own yet, carried through Lua unchanged.
-pub struct OpaqueVariant(pub Variant);
-
-impl UserData for OpaqueVariant {
-    fn add_methods<M: mlua::UserDataMethods<Self>>(methods: &mut M) {
-        methods.add_meta_method(MetaMethod::ToString, |_, this, ()| {
-            Ok(this.0.stringify().to_string())
-        });
-    }
-}
-
 /// A Godot value as a Lua value.
 pub fn to_lua(lua: &Lua, value: &Variant) -> mlua::Result<Value> {
-    to_lua_depth(lua, value, 0)
-}
-
-fn to_lua_depth(lua: &Lua, value: &Variant, depth: usize) -> mlua::Result<Value> {
-    if depth > MAX_DEPTH {
-        return Err(mlua::Error::runtime(
-            "value nested too deeply to convert to Lua",
-        ));
-    }
     // Every conversion is checked: a Variant that does not convert travels as an opaque
     // value rather than panicking inside a Lua call.
     let converted = match value.get_type() {
@@ -72,47 +55,20 @@ fn to_lua_depth(lua: &Lua, value: &Variant, depth: usize) -> mlua::Result<Value>
             )),
             _ => Some(Value::Nil),
         },
-        VariantType::ARRAY => match value.try_to::<Array<Variant>>() {
-            Ok(array) => Some(array_to_lua(lua, &array, depth)?),
-            Err(_) => None,
-        },
-        VariantType::DICTIONARY => match value.try_to::<VarDictionary>() {
-            Ok(dict) => Some(dictionary_to_lua(lua, &dict, depth)?),
-            Err(_) => None,
-        },
         _ => None,
     };
     match converted {
         Some(v) => Ok(v),
         None => Ok(Value::UserData(
-            lua.create_userdata(OpaqueVariant(value.clone()))?,
+            lua.create_userdata(LuaVariant(value.clone()))?,
         )),
     }
-}
-
-fn array_to_lua(lua: &Lua, array: &Array<Variant>, depth: usize) -> mlua::Result<Value> {
-    let table = lua.create_table_with_capacity(array.len(), 0)?;
-    for (i, item) in array.iter_shared().enumerate() {
-        table.raw_set(i + 1, to_lua_depth(lua, &item, depth + 1)?)?;
-    }
-    Ok(Value::Table(table))
-}
-
-fn dictionary_to_lua(lua: &Lua, dict: &VarDictionary, depth: usize) -> mlua::Result<Value> {
-    let table = lua.create_table_with_capacity(0, dict.len())?;
-    for (k, v) in dict.iter_shared() {
-        table.raw_set(
-            to_lua_depth(lua, &k, depth + 1)?,
-            to_lua_depth(lua, &v, depth + 1)?,
-        )?;
-    }
-    Ok(Value::Table(table))
 }
 
 /// A Lua value as a Godot value.
 ///
 /// # Errors
-/// Values Godot has no form for (functions, coroutines, light userdata) and cyclic tables.
+/// Values Godot has no form for (coroutines, light userdata) and cyclic tables.
 pub fn from_lua(value: &Value) -> mlua::Result<Variant> {
     from_lua_depth(value, 0)
 }
@@ -131,6 +87,7 @@ fn from_lua_depth(value: &Value, depth: usize) -> mlua::Result<Variant> {
         Value::String(s) => GString::from(s.to_string_lossy().as_str()).to_variant(),
         Value::Table(t) => table_to_variant(t, depth)?,
         Value::UserData(ud) => userdata_to_variant(ud)?,
+        Value::Function(f) => super::callable::from_function(f).to_variant(),
         other => {
             return Err(mlua::Error::runtime(format!(
                 "a Lua {} cannot be passed to Godot",
@@ -144,13 +101,21 @@ fn table_to_variant(table: &Table, depth: usize) -> mlua::Result<Variant> {
     let len = table.raw_len();
     let pairs = table.pairs::<Value, Value>().count();
     if pairs == len {
-        let mut array = Array::<Variant>::new();
-        for i in 1..=len {
-            let item: Value = table.raw_get(i)?;
-            array.push(&from_lua_depth(&item, depth + 1)?);
-        }
-        return Ok(array.to_variant());
+        return array_of(table, depth);
     }
+    dictionary_of(table, depth)
+}
+
+fn array_of(table: &Table, depth: usize) -> mlua::Result<Variant> {
+    let mut array = Array::<Variant>::new();
+    for i in 1..=table.raw_len() {
+        let item: Value = table.raw_get(i)?;
+        array.push(&from_lua_depth(&item, depth + 1)?);
+    }
+    Ok(array.to_variant())
+}
+
+fn dictionary_of(table: &Table, depth: usize) -> mlua::Result<Variant> {
     let mut dict = VarDictionary::new();
     for pair in table.pairs::<Value, Value>() {
         let (k, v) = pair?;
@@ -160,6 +125,22 @@ fn table_to_variant(table: &Table, depth: usize) -> mlua::Result<Variant> {
         );
     }
     Ok(dict.to_variant())
+}
+
+/// A table's sequence part as an Array (for `Array{...}` and the packed array constructors).
+///
+/// # Errors
+/// A value that does not convert, or nesting that is too deep.
+pub fn table_to_array(table: &Table) -> mlua::Result<Variant> {
+    array_of(table, 0)
+}
+
+/// A table as a Dictionary, even when it is empty or a sequence (for `Dictionary{...}`).
+///
+/// # Errors
+/// As [`table_to_array`].
+pub fn table_to_dictionary(table: &Table) -> mlua::Result<Variant> {
+    dictionary_of(table, 0)
 }
 
 fn userdata_to_variant(ud: &AnyUserData) -> mlua::Result<Variant> {
@@ -172,11 +153,11 @@ fn userdata_to_variant(ud: &AnyUserData) -> mlua::Result<Variant> {
     if let Ok(c) = ud.borrow::<LuaColor>() {
         return Ok(c.0.to_variant());
     }
+    if let Ok(v) = ud.borrow::<LuaVariant>() {
+        return Ok(v.0.clone());
+    }
     if let Ok(o) = ud.borrow::<LuaObject>() {
         return Ok(o.object()?.to_variant());
-    }
-    if let Ok(v) = ud.borrow::<OpaqueVariant>() {
-        return Ok(v.0.clone());
     }
     Err(mlua::Error::runtime(
         "this Lua value cannot be passed to Godot",

@@ -33,7 +33,7 @@ impl InstanceFunctions {
                 && let Some(node) = node_userdata(&state)?
             {
                 let node = node.borrow::<LuaObject>()?;
-                let name = name.to_str()?;
+                let name = super::names::intern(name)?;
                 if object::has_property(&node, &name)? {
                     return object::set(&node, &name, &value);
                 }
@@ -82,10 +82,10 @@ fn instance_index(lua: &Lua, state: &Table, key: Value) -> mlua::Result<Value> {
     let Value::String(name) = key else {
         return Ok(Value::Nil);
     };
-    let name = name.to_str()?;
+    let name = super::names::intern(&name)?;
     let node_ud: mlua::AnyUserData = meta.raw_get(NODE)?;
     let node = node_ud.borrow::<LuaObject>()?;
-    if &*name == "target" {
+    if &*name.text == "target" {
         return target(lua, &node);
     }
     object::index(lua, &node, &name)

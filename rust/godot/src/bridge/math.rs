@@ -2,8 +2,12 @@
 //! and the usual constants, with GDScript's names and semantics.
 
 use godot::builtin::{Color, Vector2, Vector3, real};
+use godot::builtin::{VariantOperator, VariantType};
 use godot::meta::ToGodot;
-use mlua::{AnyUserData, Lua, MetaMethod, Table, UserData, UserDataFields, UserDataMethods, Value};
+use mlua::{Either, Lua, MetaMethod, UserData, UserDataFields, UserDataMethods, Value};
+
+use super::builtin::type_table;
+use super::describe;
 
 #[derive(Clone, Copy)]
 pub struct LuaVector2(pub Vector2);
@@ -33,34 +37,35 @@ fn number(value: &Value) -> Option<f64> {
     }
 }
 
-fn type_error(op: &str, a: &Value, b: &Value) -> mlua::Error {
-    mlua::Error::runtime(format!(
-        "invalid operands for '{op}': {} and {}",
-        describe(a),
-        describe(b)
-    ))
-}
-
-/// A value's type as a user would name it (`Vector2`, `number`, ...).
-pub fn describe(value: &Value) -> String {
-    match value {
-        Value::UserData(ud) => userdata_name(ud),
-        other => lua_runtime_core::host::lua_type_name(other).to_owned(),
-    }
-}
-
-fn userdata_name(ud: &AnyUserData) -> String {
-    if ud.is::<LuaVector2>() {
-        "Vector2".into()
-    } else if ud.is::<LuaVector3>() {
-        "Vector3".into()
-    } else if ud.is::<LuaColor>() {
-        "Color".into()
-    } else if let Ok(o) = ud.borrow::<super::object::LuaObject>() {
-        o.class_name()
-    } else {
-        "userdata".into()
-    }
+/// What the native types do not do themselves goes to the engine: other methods and members
+/// (`v:snapped(...)`, `c.h`), operators with other types (`v * transform`), `<`, `%`, `..`.
+macro_rules! fallbacks {
+    ($methods:ident) => {
+        $methods.add_meta_method(MetaMethod::Index, |lua, this, key: Value| {
+            super::builtin::index(lua, &this.0.to_variant(), &key)
+        });
+        $methods.add_meta_method_mut(
+            MetaMethod::NewIndex,
+            |_, this, (key, value): (Value, Value)| {
+                let mut v = this.0.to_variant();
+                super::builtin::set(&mut v, &key, &value)?;
+                this.0 = v.try_to().map_err(mlua::Error::external)?;
+                Ok(())
+            },
+        );
+        $methods.add_meta_function(MetaMethod::Lt, |lua, (a, b): (Value, Value)| {
+            super::builtin::operate(lua, VariantOperator::LESS, "<", &a, &b)
+        });
+        $methods.add_meta_function(MetaMethod::Le, |lua, (a, b): (Value, Value)| {
+            super::builtin::operate(lua, VariantOperator::LESS_EQUAL, "<=", &a, &b)
+        });
+        $methods.add_meta_function(MetaMethod::Mod, |lua, (a, b): (Value, Value)| {
+            super::builtin::operate(lua, VariantOperator::MODULO, "%", &a, &b)
+        });
+        $methods.add_meta_function(MetaMethod::Concat, |lua, (a, b): (Value, Value)| {
+            super::builtin::concat(lua, &a, &b)
+        });
+    };
 }
 
 /// Fields, arithmetic, comparison and `tostring` shared by the vector types.
@@ -78,31 +83,31 @@ macro_rules! vector_type {
             }
 
             fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
-                methods.add_meta_function(MetaMethod::Add, |_, (a, b): (Value, Value)| {
+                methods.add_meta_function(MetaMethod::Add, |lua, (a, b): (Value, Value)| {
                     match (extract::<$lua_ty>(&a), extract::<$lua_ty>(&b)) {
-                        (Some(x), Some(y)) => Ok($lua_ty(x.0 + y.0)),
-                        _ => Err(type_error("+", &a, &b)),
+                        (Some(x), Some(y)) => Ok(Either::Left($lua_ty(x.0 + y.0))),
+                        _ => super::builtin::operate(lua, VariantOperator::ADD, "+", &a, &b).map(Either::Right),
                     }
                 });
-                methods.add_meta_function(MetaMethod::Sub, |_, (a, b): (Value, Value)| {
+                methods.add_meta_function(MetaMethod::Sub, |lua, (a, b): (Value, Value)| {
                     match (extract::<$lua_ty>(&a), extract::<$lua_ty>(&b)) {
-                        (Some(x), Some(y)) => Ok($lua_ty(x.0 - y.0)),
-                        _ => Err(type_error("-", &a, &b)),
+                        (Some(x), Some(y)) => Ok(Either::Left($lua_ty(x.0 - y.0))),
+                        _ => super::builtin::operate(lua, VariantOperator::SUBTRACT, "-", &a, &b).map(Either::Right),
                     }
                 });
-                methods.add_meta_function(MetaMethod::Mul, |_, (a, b): (Value, Value)| {
+                methods.add_meta_function(MetaMethod::Mul, |lua, (a, b): (Value, Value)| {
                     match (extract::<$lua_ty>(&a), extract::<$lua_ty>(&b), number(&a), number(&b)) {
-                        (Some(x), Some(y), _, _) => Ok($lua_ty(x.0 * y.0)),
-                        (Some(x), None, _, Some(k)) => Ok($lua_ty(x.0 * k as real)),
-                        (None, Some(y), Some(k), _) => Ok($lua_ty(y.0 * k as real)),
-                        _ => Err(type_error("*", &a, &b)),
+                        (Some(x), Some(y), _, _) => Ok(Either::Left($lua_ty(x.0 * y.0))),
+                        (Some(x), None, _, Some(k)) => Ok(Either::Left($lua_ty(x.0 * k as real))),
+                        (None, Some(y), Some(k), _) => Ok(Either::Left($lua_ty(y.0 * k as real))),
+                        _ => super::builtin::operate(lua, VariantOperator::MULTIPLY, "*", &a, &b).map(Either::Right),
                     }
                 });
-                methods.add_meta_function(MetaMethod::Div, |_, (a, b): (Value, Value)| {
+                methods.add_meta_function(MetaMethod::Div, |lua, (a, b): (Value, Value)| {
                     match (extract::<$lua_ty>(&a), extract::<$lua_ty>(&b), number(&b)) {
-                        (Some(x), Some(y), _) => Ok($lua_ty(x.0 / y.0)),
-                        (Some(x), None, Some(k)) => Ok($lua_ty(x.0 / k as real)),
-                        _ => Err(type_error("/", &a, &b)),
+                        (Some(x), Some(y), _) => Ok(Either::Left($lua_ty(x.0 / y.0))),
+                        (Some(x), None, Some(k)) => Ok(Either::Left($lua_ty(x.0 / k as real))),
+                        _ => super::builtin::operate(lua, VariantOperator::DIVIDE, "/", &a, &b).map(Either::Right),
                     }
                 });
                 methods.add_meta_method(MetaMethod::Unm, |_, this, ()| Ok($lua_ty(-this.0)));
@@ -110,6 +115,7 @@ macro_rules! vector_type {
                     Ok(matches!((extract::<$lua_ty>(&a), extract::<$lua_ty>(&b)), (Some(x), Some(y)) if x.0 == y.0))
                 });
                 methods.add_meta_method(MetaMethod::ToString, |_, this, ()| Ok(godot_text(this.0.to_variant())));
+                fallbacks!(methods);
                 methods.add_method("length", |_, this, ()| Ok(f64::from(this.0.length())));
                 methods.add_method("length_squared", |_, this, ()| Ok(f64::from(this.0.length_squared())));
                 methods.add_method("normalized", |_, this, ()| Ok($lua_ty(this.0.normalized_or_zero())));
@@ -156,29 +162,32 @@ impl UserData for LuaColor {
     }
 
     fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
-        methods.add_meta_function(MetaMethod::Add, |_, (a, b): (Value, Value)| {
+        methods.add_meta_function(MetaMethod::Add, |lua, (a, b): (Value, Value)| {
             match (extract::<LuaColor>(&a), extract::<LuaColor>(&b)) {
-                (Some(x), Some(y)) => Ok(LuaColor(x.0 + y.0)),
-                _ => Err(type_error("+", &a, &b)),
+                (Some(x), Some(y)) => Ok(Either::Left(LuaColor(x.0 + y.0))),
+                _ => super::builtin::operate(lua, VariantOperator::ADD, "+", &a, &b)
+                    .map(Either::Right),
             }
         });
-        methods.add_meta_function(MetaMethod::Sub, |_, (a, b): (Value, Value)| {
+        methods.add_meta_function(MetaMethod::Sub, |lua, (a, b): (Value, Value)| {
             match (extract::<LuaColor>(&a), extract::<LuaColor>(&b)) {
-                (Some(x), Some(y)) => Ok(LuaColor(x.0 - y.0)),
-                _ => Err(type_error("-", &a, &b)),
+                (Some(x), Some(y)) => Ok(Either::Left(LuaColor(x.0 - y.0))),
+                _ => super::builtin::operate(lua, VariantOperator::SUBTRACT, "-", &a, &b)
+                    .map(Either::Right),
             }
         });
-        methods.add_meta_function(MetaMethod::Mul, |_, (a, b): (Value, Value)| {
+        methods.add_meta_function(MetaMethod::Mul, |lua, (a, b): (Value, Value)| {
             match (
                 extract::<LuaColor>(&a),
                 extract::<LuaColor>(&b),
                 number(&a),
                 number(&b),
             ) {
-                (Some(x), Some(y), _, _) => Ok(LuaColor(x.0 * y.0)),
-                (Some(x), None, _, Some(k)) => Ok(LuaColor(x.0 * k as f32)),
-                (None, Some(y), Some(k), _) => Ok(LuaColor(y.0 * k as f32)),
-                _ => Err(type_error("*", &a, &b)),
+                (Some(x), Some(y), _, _) => Ok(Either::Left(LuaColor(x.0 * y.0))),
+                (Some(x), None, _, Some(k)) => Ok(Either::Left(LuaColor(x.0 * k as f32))),
+                (None, Some(y), Some(k), _) => Ok(Either::Left(LuaColor(y.0 * k as f32))),
+                _ => super::builtin::operate(lua, VariantOperator::MULTIPLY, "*", &a, &b)
+                    .map(Either::Right),
             }
         });
         methods.add_meta_function(MetaMethod::Eq, |_, (a, b): (Value, Value)| {
@@ -187,6 +196,7 @@ impl UserData for LuaColor {
         methods.add_meta_method(MetaMethod::ToString, |_, this, ()| {
             Ok(format!("{}", this.0))
         });
+        fallbacks!(methods);
         methods.add_method("lerp", |_, this, (other, weight): (Value, f64)| {
             let o = extract::<LuaColor>(&other).ok_or_else(|| expected("Color", "lerp", &other))?;
             Ok(LuaColor(this.0.lerp(o.0, weight)))
@@ -202,133 +212,60 @@ impl UserData for LuaColor {
     }
 }
 
-/// A global type table: callable as a constructor, holding the type's constants.
-fn type_table(
-    lua: &Lua,
-    constructor: mlua::Function,
-    constants: &[(&str, Value)],
-) -> mlua::Result<Table> {
-    let table = lua.create_table()?;
-    for (name, value) in constants {
-        table.raw_set(*name, value.clone())?;
+/// The arguments as numbers when all of them are numbers and there are `counts` of them.
+fn numbers<const N: usize>(args: &[Value], counts: &[usize]) -> Option<[f64; N]> {
+    if !counts.contains(&args.len()) {
+        return None;
     }
-    let meta = lua.create_table()?;
-    // `Vector2(1, 2)`: the table itself is called; the first argument is the table.
-    let call = lua.create_function(move |_, args: mlua::MultiValue| {
-        let mut args = args.into_iter();
-        args.next();
-        constructor.call::<Value>(args.collect::<mlua::MultiValue>())
-    })?;
-    meta.raw_set("__call", call)?;
-    table.set_metatable(Some(meta))?;
-    Ok(table)
+    let mut out = [0.0; N];
+    for (slot, arg) in out.iter_mut().zip(args) {
+        *slot = number(arg)?;
+    }
+    Some(out)
 }
 
-fn arg_number(args: &[Value], i: usize, type_name: &str) -> mlua::Result<f64> {
-    match args.get(i) {
-        None | Some(Value::Nil) => Ok(0.0),
-        Some(v) => number(v).ok_or_else(|| {
-            mlua::Error::runtime(format!(
-                "{type_name}(): argument #{} must be a number, got {}",
-                i + 1,
-                describe(v)
-            ))
-        }),
-    }
-}
-
-/// Installs `Vector2`, `Vector3` and `Color` as globals.
+/// Installs `Vector2`, `Vector3` and `Color` as globals. Their constructors build the usual
+/// shapes (`Vector2(x, y)`, `Color(r, g, b[, a])`, a copy) natively and leave every other
+/// shape (`Vector2(v2i)`, `Color("red")`, `Color(c, 0.5)`) to the engine's constructors.
 pub fn install(lua: &Lua) -> mlua::Result<()> {
     let globals = lua.globals();
 
     let new_v2 = lua.create_function(|_, args: mlua::Variadic<Value>| {
-        if let Some(v) = args.first().and_then(extract::<LuaVector2>) {
-            return Ok(v);
+        if let [v] = &args[..] {
+            return Ok(extract::<LuaVector2>(v));
         }
-        Ok(LuaVector2(Vector2::new(
-            arg_number(&args, 0, "Vector2")? as real,
-            arg_number(&args, 1, "Vector2")? as real,
-        )))
+        Ok(numbers::<2>(&args, &[0, 2])
+            .map(|[x, y]| LuaVector2(Vector2::new(x as real, y as real))))
     })?;
-    let v2_const = |v: Vector2| lua.create_userdata(LuaVector2(v)).map(Value::UserData);
-    let vector2 = type_table(
-        lua,
-        new_v2,
-        &[
-            ("ZERO", v2_const(Vector2::ZERO)?),
-            ("ONE", v2_const(Vector2::ONE)?),
-            ("UP", v2_const(Vector2::UP)?),
-            ("DOWN", v2_const(Vector2::DOWN)?),
-            ("LEFT", v2_const(Vector2::LEFT)?),
-            ("RIGHT", v2_const(Vector2::RIGHT)?),
-        ],
+    globals.set(
+        "Vector2",
+        type_table(lua, VariantType::VECTOR2, Some(new_v2))?,
     )?;
-    globals.set("Vector2", vector2)?;
 
     let new_v3 = lua.create_function(|_, args: mlua::Variadic<Value>| {
-        if let Some(v) = args.first().and_then(extract::<LuaVector3>) {
-            return Ok(v);
+        if let [v] = &args[..] {
+            return Ok(extract::<LuaVector3>(v));
         }
-        Ok(LuaVector3(Vector3::new(
-            arg_number(&args, 0, "Vector3")? as real,
-            arg_number(&args, 1, "Vector3")? as real,
-            arg_number(&args, 2, "Vector3")? as real,
-        )))
+        Ok(numbers::<3>(&args, &[0, 3])
+            .map(|[x, y, z]| LuaVector3(Vector3::new(x as real, y as real, z as real))))
     })?;
-    let v3_const = |v: Vector3| lua.create_userdata(LuaVector3(v)).map(Value::UserData);
-    let vector3 = type_table(
-        lua,
-        new_v3,
-        &[
-            ("ZERO", v3_const(Vector3::ZERO)?),
-            ("ONE", v3_const(Vector3::ONE)?),
-            ("UP", v3_const(Vector3::UP)?),
-            ("DOWN", v3_const(Vector3::DOWN)?),
-            ("LEFT", v3_const(Vector3::LEFT)?),
-            ("RIGHT", v3_const(Vector3::RIGHT)?),
-            ("FORWARD", v3_const(Vector3::FORWARD)?),
-            ("BACK", v3_const(Vector3::BACK)?),
-        ],
+    globals.set(
+        "Vector3",
+        type_table(lua, VariantType::VECTOR3, Some(new_v3))?,
     )?;
-    globals.set("Vector3", vector3)?;
 
-    let new_color = lua.create_function(|_, args: mlua::Variadic<Value>| match args.first() {
-        Some(v @ Value::UserData(_)) => extract::<LuaColor>(v).ok_or_else(|| {
-            mlua::Error::runtime(format!("Color(): cannot make a Color from {}", describe(v)))
-        }),
-        Some(Value::String(s)) => {
-            let text = s.to_string_lossy();
-            Color::from_html(text.as_str())
-                .map(LuaColor)
-                .ok_or_else(|| {
-                    mlua::Error::runtime(format!("Color(): '{text}' is not an HTML color"))
-                })
+    let new_color = lua.create_function(|_, args: mlua::Variadic<Value>| {
+        if let [v] = &args[..] {
+            return Ok(extract::<LuaColor>(v));
         }
-        _ => {
-            let channel = |i| arg_number(&args, i, "Color").map(|c| c as f32);
-            let alpha = if args.len() > 3 { channel(3)? } else { 1.0 };
-            Ok(LuaColor(Color::from_rgba(
-                channel(0)?,
-                channel(1)?,
-                channel(2)?,
-                alpha,
-            )))
-        }
+        Ok(numbers::<4>(&args, &[0, 3, 4]).map(|[r, g, b, a]| {
+            let alpha = if args.len() == 4 { a } else { 1.0 };
+            LuaColor(Color::from_rgba(r as f32, g as f32, b as f32, alpha as f32))
+        }))
     })?;
-    let c_const = |c: Color| lua.create_userdata(LuaColor(c)).map(Value::UserData);
-    let color = type_table(
-        lua,
-        new_color,
-        &[
-            ("WHITE", c_const(Color::WHITE)?),
-            ("BLACK", c_const(Color::BLACK)?),
-            ("RED", c_const(Color::RED)?),
-            ("GREEN", c_const(Color::GREEN)?),
-            ("BLUE", c_const(Color::BLUE)?),
-            ("YELLOW", c_const(Color::YELLOW)?),
-            ("TRANSPARENT", c_const(Color::TRANSPARENT_BLACK)?),
-        ],
+    globals.set(
+        "Color",
+        type_table(lua, VariantType::COLOR, Some(new_color))?,
     )?;
-    globals.set("Color", color)?;
     Ok(())
 }

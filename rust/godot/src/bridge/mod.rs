@@ -1,21 +1,37 @@
-//! What Lua sees of Godot: values, objects and the per-node `self`.
+//! What Lua sees of Godot: values, objects, classes, signals and the per-node `self`.
 //!
 //! - [`convert`]: Variant <-> Lua value.
-//! - [`math`]: `Vector2`, `Vector3` and `Color` as Lua values with their operators.
-//! - [`object`]: engine objects as Lua userdata (`obj.prop`, `obj:method()`).
+//! - [`builtin`]: builtin types (`Vector2i`, `Array`, `Transform3D`, ...) and their globals.
+//! - [`math`]: `Vector2`, `Vector3` and `Color` as native Lua values with fast operators.
+//! - [`object`]: engine objects as Lua userdata (`obj.prop`, `obj:method()`, `obj.signal`).
+//! - [`classes`]: classes, singletons, global enums and autoloads as globals.
+//! - [`callable`]: Lua functions as Godot Callables.
+//! - [`waiting`]: what `await` waits for (signals, seconds).
+//! - [`utility`]: GDScript's utility functions (`lerp`, `clamp`, `randf`, ...).
+//! - [`names`]: interned member names.
+//! - [`ffi`]: the engine's dynamic Variant operations, without panics.
 //! - [`instance`]: the `self` table a script's callbacks receive.
 
+pub mod builtin;
+pub mod callable;
+pub mod classes;
 pub mod convert;
+pub mod ffi;
 pub mod instance;
 pub mod math;
+pub mod names;
 pub mod object;
+pub mod utility;
+pub mod waiting;
 
-use mlua::{Function, Lua, Variadic};
+use mlua::{AnyUserData, Function, Lua, Value, Variadic};
 
 /// Lua functions and caches shared by every script.
 pub struct Bridge {
     pub instances: instance::InstanceFunctions,
     pub objects: object::ObjectCaches,
+    pub builtins: builtin::BuiltinCaches,
+    pub names: names::Names,
 }
 
 impl Bridge {
@@ -23,12 +39,59 @@ impl Bridge {
     pub fn install(lua: &Lua) -> mlua::Result<Self> {
         let globals = lua.globals();
         globals.set("print", print_function(lua)?)?;
+        globals.set("require", require_function(lua)?)?;
         math::install(lua)?;
+        builtin::install(lua)?;
+        utility::install(lua)?;
+        classes::install(lua)?;
         Ok(Bridge {
             instances: instance::InstanceFunctions::new(lua)?,
             objects: object::ObjectCaches::default(),
+            builtins: builtin::BuiltinCaches::default(),
+            names: names::Names::default(),
         })
     }
+}
+
+/// A value's type as a user would name it (`Vector2i`, `Node2D`, `number`, ...).
+pub fn describe(value: &Value) -> String {
+    match value {
+        Value::UserData(ud) => userdata_name(ud),
+        other => lua_runtime_core::host::lua_type_name(other).to_owned(),
+    }
+}
+
+fn userdata_name(ud: &AnyUserData) -> String {
+    if ud.is::<math::LuaVector2>() {
+        "Vector2".into()
+    } else if ud.is::<math::LuaVector3>() {
+        "Vector3".into()
+    } else if ud.is::<math::LuaColor>() {
+        "Color".into()
+    } else if let Ok(v) = ud.borrow::<builtin::LuaVariant>() {
+        builtin::type_name(v.0.get_type())
+    } else if let Ok(o) = ud.borrow::<object::LuaObject>() {
+        o.class_name()
+    } else {
+        "userdata".into()
+    }
+}
+
+/// `require(name)`: a `res://` path or a dotted name under `res://`, loaded once.
+fn require_function(lua: &Lua) -> mlua::Result<Function> {
+    lua.create_function(|_, name: String| {
+        let state = crate::state::existing()
+            .ok_or_else(|| mlua::Error::runtime("the Lua runtime is shutting down"))?;
+        let path = lua_runtime_core::host::require::resolve(&name)
+            .map_err(|e| mlua::Error::runtime(e.to_string()))?;
+        if let Some(module) = state.host.module(&path) {
+            return Ok(Value::Table(module));
+        }
+        state
+            .libraries
+            .require(&path, |p| state.chunk(p))
+            .map_err(|e| mlua::Error::runtime(e.to_string()))
+    })
 }
 
 /// `print(...)`: Lua's semantics (`tostring` of each argument, tab-separated), Godot's output.

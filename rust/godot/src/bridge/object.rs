@@ -1,20 +1,25 @@
-//! Engine objects in Lua: `obj.property`, `obj.property = v`, `obj:method(args)`.
+//! Engine objects in Lua: `obj.property`, `obj.property = v`, `obj:method(args)`,
+//! `obj.some_signal`, `obj.CONSTANT`.
 //!
 //! Which names are properties, methods or signals is worked out once per class (and attached
-//! script) and cached, so a property access costs one hash lookup plus the engine call.
-//! A freed object raises a Lua error on use; it never reaches the engine.
+//! script) and cached by interned name, so a property access costs one hash lookup of a small
+//! integer plus the engine call, with no string conversion. A freed object raises a Lua error
+//! on use; it never reaches the engine.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use godot::builtin::{GString, StringName, VarDictionary, Variant, VariantType};
+use godot::builtin::{GString, Signal, StringName, VarDictionary, VariantType};
 use godot::classes::Object;
+use godot::meta::ToGodot;
 use godot::obj::{EngineEnum, Gd};
-use mlua::{AnyUserData, Function, Lua, MetaMethod, UserData, UserDataMethods, Value, Variadic};
+use mlua::{AnyUserData, Function, Lua, MetaMethod, UserData, UserDataMethods, Value};
 
+use super::builtin::{arguments, call_error, type_name};
 use super::convert::{from_lua, to_lua};
-use super::math::describe;
+use super::names::{self, Name, UNCACHED};
+use super::{describe, ffi};
 
 /// An engine object held by Lua. Holding it keeps a RefCounted alive; a plain Object may be
 /// freed by the engine at any time, which [`LuaObject::object`] detects.
@@ -28,6 +33,7 @@ enum Kind {
     Property,
     Method,
     Signal,
+    Constant(i64),
     Missing,
 }
 
@@ -36,14 +42,14 @@ struct Members {
     class: String,
     /// Property names with their declared types (NIL: any Variant).
     properties: HashMap<String, VariantType>,
-    kinds: RefCell<HashMap<String, Kind>>,
+    kinds: RefCell<HashMap<u32, Kind>>,
 }
 
 /// Caches shared by every object proxy.
 #[derive(Default)]
 pub struct ObjectCaches {
     members: RefCell<HashMap<(String, i64), Rc<Members>>>,
-    method_callers: RefCell<HashMap<String, Function>>,
+    method_callers: names::Callers,
 }
 
 impl LuaObject {
@@ -79,16 +85,10 @@ impl LuaObject {
         if let Some(m) = self.members.borrow().as_ref() {
             return m.clone();
         }
-        let members = with_caches(|caches| caches.members_of(object));
+        let members = names::with_bridge(|b| b.objects.members_of(object))
+            .unwrap_or_else(|| ObjectCaches::default().members_of(object));
         *self.members.borrow_mut() = Some(members.clone());
         members
-    }
-}
-
-fn with_caches<R>(f: impl FnOnce(&ObjectCaches) -> R) -> R {
-    match crate::state::existing() {
-        Some(state) => f(&state.bridge.objects),
-        None => f(&ObjectCaches::default()),
     }
 }
 
@@ -123,45 +123,69 @@ impl ObjectCaches {
         self.members.borrow_mut().insert(key, members.clone());
         members
     }
+}
 
-    fn method_caller(&self, lua: &Lua, name: &str) -> mlua::Result<Function> {
-        if let Some(f) = self.method_callers.borrow().get(name) {
-            return Ok(f.clone());
-        }
-        let method = StringName::from(name);
-        let method_name = name.to_owned();
-        let caller =
-            lua.create_function(move |lua, (receiver, args): (Value, Variadic<Value>)| {
-                let mut object = receiver_object(&receiver).ok_or_else(|| {
-                    mlua::Error::runtime(format!(
-                        "method '{method_name}' called with '.' instead of ':' (or on a {})",
-                        describe(&receiver)
-                    ))
-                })??;
-                let mut variants = Vec::with_capacity(args.len());
-                for (i, arg) in args.iter().enumerate() {
-                    variants.push(from_lua(arg).map_err(|e| {
-                        mlua::Error::runtime(format!(
-                            "{}.{method_name}(): argument #{}: {e}",
-                            object.get_class(),
-                            i + 1
-                        ))
-                    })?);
-                }
-                match object.try_call(&method, &variants) {
-                    Ok(result) => to_lua(lua, &result),
-                    Err(e) => Err(mlua::Error::runtime(format!(
-                        "{}.{method_name}(): {}",
-                        object.get_class(),
-                        call_error_text(&e)
-                    ))),
-                }
-            })?;
-        self.method_callers
-            .borrow_mut()
-            .insert(name.to_owned(), caller.clone());
-        Ok(caller)
+/// The Lua function that calls method `name` on the object (or `self`) it is given first.
+fn method_caller(lua: &Lua, name: &Name) -> mlua::Result<Function> {
+    names::method_function(lua, name, |b| &b.objects.method_callers, call_method)
+}
+
+/// `receiver:method(args...)` on an engine object.
+fn call_method(
+    lua: &Lua,
+    receiver: &Value,
+    method: &StringName,
+    text: &str,
+    args: &[Value],
+) -> mlua::Result<Value> {
+    let object = receiver_object(receiver).ok_or_else(|| {
+        mlua::Error::runtime(format!(
+            "method '{text}' called with '.' instead of ':' (or on a {})",
+            describe(receiver)
+        ))
+    })??;
+    let class = object.get_class().to_string();
+    let variants = arguments(&format!("{class}.{text}"), args)?;
+    match ffi::call(&object.to_variant(), method, &variants) {
+        Ok(result) => to_lua(lua, &result),
+        Err(failure) => Err(object_call_error(&object, &class, text, &failure, args)),
     }
+}
+
+/// A call error, naming the class an object argument should have been.
+fn object_call_error(
+    object: &Gd<Object>,
+    class: &str,
+    method: &str,
+    failure: &ffi::CallFailure,
+    args: &[Value],
+) -> mlua::Error {
+    if let ffi::CallFailure::BadArgument { index, expected } = failure
+        && *expected == VariantType::OBJECT
+        && let Some(wanted) = argument_class(object, method, *index)
+    {
+        return mlua::Error::runtime(format!(
+            "{class}.{method}(): argument #{}: expected {wanted}, got {}",
+            index + 1,
+            args.get(*index).map_or("nothing".into(), describe)
+        ));
+    }
+    call_error(class, method, failure, args)
+}
+
+/// The class name a method's argument is declared with.
+fn argument_class(object: &Gd<Object>, method: &str, index: usize) -> Option<String> {
+    let list = object.get_method_list();
+    let info = list
+        .iter_shared()
+        .find(|d| d.get("name").is_some_and(|n| n.to_string() == method))?;
+    let args = info
+        .get("args")?
+        .try_to::<godot::builtin::VarArray>()
+        .ok()?;
+    let arg = args.get(index)?.try_to::<VarDictionary>().ok()?;
+    let class = arg.get("class_name")?.to_string();
+    (!class.is_empty()).then_some(class)
 }
 
 /// The object a method was called on: an object proxy, or a script's `self`.
@@ -173,63 +197,62 @@ fn receiver_object(receiver: &Value) -> Option<mlua::Result<Gd<Object>>> {
     }
 }
 
-fn call_error_text(e: &godot::meta::error::CallError) -> String {
-    // The engine's text starts with the failing call itself; keep only the reason.
-    let text = e.to_string();
-    match text.split_once(": ") {
-        Some((_, reason)) => reason.to_owned(),
-        None => text,
-    }
-}
-
 impl Members {
-    fn kind(&self, object: &Gd<Object>, name: &str) -> Kind {
-        if let Some(kind) = self.kinds.borrow().get(name) {
+    fn kind(&self, object: &Gd<Object>, name: &Name) -> Kind {
+        if let Some(kind) = self.kinds.borrow().get(&name.id) {
             return *kind;
         }
-        let kind = if self.properties.contains_key(name) {
+        let text = &*name.text;
+        let kind = if self.properties.contains_key(text) {
             Kind::Property
-        } else if object.has_method(name) {
+        } else if object.has_method(&name.value) {
             Kind::Method
-        } else if object.has_signal(name) {
+        } else if object.has_signal(&name.value) {
             Kind::Signal
+        } else if let Some(value) = super::classes::class_constant(&self.class, text) {
+            Kind::Constant(value)
         } else {
             Kind::Missing
         };
-        self.kinds.borrow_mut().insert(name.to_owned(), kind);
+        if name.id != UNCACHED {
+            self.kinds.borrow_mut().insert(name.id, kind);
+        }
         kind
     }
 }
 
-/// `obj.key`: a property's value, a method to call with `:`, or an error naming the class.
-pub fn index(lua: &Lua, this: &LuaObject, key: &str) -> mlua::Result<Value> {
+/// `obj.key`: a property's value, a method to call with `:`, a signal, a class constant, or
+/// an error naming the class.
+pub fn index(lua: &Lua, this: &LuaObject, name: &Name) -> mlua::Result<Value> {
     let object = this.object()?;
     let members = this.members(&object);
-    match members.kind(&object, key) {
-        Kind::Property => to_lua(lua, &object.get(key)),
-        Kind::Method => with_caches(|c| c.method_caller(lua, key)).map(Value::Function),
+    match members.kind(&object, name) {
+        Kind::Property => to_lua(lua, &object.get(&name.value)),
+        Kind::Method => method_caller(lua, name).map(Value::Function),
         Kind::Signal => to_lua(
             lua,
-            &Variant::from(godot::builtin::Signal::from_object_signal(&object, key)),
+            &Signal::from_object_signal(&object, &name.value).to_variant(),
         ),
+        Kind::Constant(value) => Ok(Value::Integer(value)),
         Kind::Missing => Err(mlua::Error::runtime(format!(
-            "{} has no property, method or signal named '{key}'",
-            members.class
+            "{} has no property, method or signal named '{}'",
+            members.class, name.text
         ))),
     }
 }
 
 /// Whether `obj.key = v` would set an engine property.
-pub fn has_property(this: &LuaObject, key: &str) -> mlua::Result<bool> {
+pub fn has_property(this: &LuaObject, name: &Name) -> mlua::Result<bool> {
     let object = this.object()?;
-    Ok(this.members(&object).kind(&object, key) == Kind::Property)
+    Ok(this.members(&object).kind(&object, name) == Kind::Property)
 }
 
 /// `obj.key = value`.
-pub fn set(this: &LuaObject, key: &str, value: &Value) -> mlua::Result<()> {
+pub fn set(this: &LuaObject, name: &Name, value: &Value) -> mlua::Result<()> {
     let mut object = this.object()?;
     let members = this.members(&object);
-    if members.kind(&object, key) != Kind::Property {
+    let key = &*name.text;
+    if members.kind(&object, name) != Kind::Property {
         return Err(mlua::Error::runtime(format!(
             "{} has no property named '{key}'",
             members.class
@@ -245,12 +268,13 @@ pub fn set(this: &LuaObject, key: &str, value: &Value) -> mlua::Result<()> {
         .unwrap_or(VariantType::NIL);
     if !accepts(expected, variant.get_type()) {
         return Err(mlua::Error::runtime(format!(
-            "cannot set {}.{key}: expected {expected:?}, got {}",
+            "cannot set {}.{key}: expected {}, got {}",
             members.class,
+            type_name(expected),
             describe(value)
         )));
     }
-    object.set(key, &variant);
+    object.set(&name.value, &variant);
     Ok(())
 }
 
@@ -274,11 +298,15 @@ fn accepts(expected: VariantType, got: VariantType) -> bool {
 impl UserData for LuaObject {
     fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
         methods.add_meta_method(MetaMethod::Index, |lua, this, key: mlua::LuaString| {
-            index(lua, this, &key.to_str()?)
+            let name = names::intern(&key)?;
+            index(lua, this, &name)
         });
         methods.add_meta_method(
             MetaMethod::NewIndex,
-            |_, this, (key, value): (mlua::LuaString, Value)| set(this, &key.to_str()?, &value),
+            |_, this, (key, value): (mlua::LuaString, Value)| {
+                let name = names::intern(&key)?;
+                set(this, &name, &value)
+            },
         );
         methods.add_meta_method(MetaMethod::ToString, |_, this, ()| {
             Ok(match this.object() {
