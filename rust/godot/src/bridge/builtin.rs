@@ -139,10 +139,9 @@ pub fn call_error(owner: &str, method: &str, failure: &CallFailure, args: &[Valu
             "{owner}.{method}(): too many arguments: expected at most {expected}, got {}",
             args.len()
         ),
-        CallFailure::TooFew { expected } => format!(
-            "{owner}.{method}(): too few arguments: expected at least {expected}, got {}",
-            args.len()
-        ),
+        CallFailure::TooFew { .. } => {
+            format!("{owner}.{method}(): too few arguments (got {})", args.len())
+        }
         CallFailure::NullInstance => format!("{owner}.{method}(): the object was freed"),
         CallFailure::Other => format!("{owner}.{method}(): the call failed"),
     };

@@ -5,7 +5,8 @@
 //! objects become [`LuaObject`]s; every other type (arrays, dictionaries, packed arrays,
 //! transforms, callables, ...) becomes a [`LuaVariant`] that converts back unchanged, so a
 //! round trip through Lua loses nothing. Lua tables go to Godot as an Array when they are
-//! sequences and as a Dictionary otherwise; Lua functions go as Callables.
+//! sequences and as a Dictionary otherwise; Lua functions go as Callables. Under LuaJIT, ints
+//! beyond 2^53 stay Godot ints (a `LuaVariant`) so that no digit is lost.
 
 use godot::builtin::{Array, GString, StringName, VarDictionary, Variant, VariantType};
 use godot::classes::Object;
@@ -27,7 +28,7 @@ pub fn to_lua(lua: &Lua, value: &Variant) -> mlua::Result<Value> {
     let converted = match value.get_type() {
         VariantType::NIL => Some(Value::Nil),
         VariantType::BOOL => value.try_to::<bool>().ok().map(Value::Boolean),
-        VariantType::INT => value.try_to::<i64>().ok().map(Value::Integer),
+        VariantType::INT => value.try_to::<i64>().ok().and_then(lua_integer),
         VariantType::FLOAT => value.try_to::<f64>().ok().map(Value::Number),
         VariantType::STRING => match value.try_to::<GString>() {
             Ok(s) => Some(Value::String(lua.create_string(s.to_string())?)),
@@ -63,6 +64,15 @@ pub fn to_lua(lua: &Lua, value: &Variant) -> mlua::Result<Value> {
             lua.create_userdata(LuaVariant(value.clone()))?,
         )),
     }
+}
+
+/// An int as a Lua integer, if the Lua flavour holds it exactly. LuaJIT's numbers are
+/// doubles, exact up to 2^53: larger ints (RefCounted instance ids, hashes, bit masks) stay
+/// Godot ints in Lua, which keep their value and still do arithmetic and comparisons.
+fn lua_integer(i: i64) -> Option<Value> {
+    const EXACT: i64 = 1 << 53;
+    let exact = cfg!(not(feature = "luajit")) || (-EXACT..=EXACT).contains(&i);
+    exact.then_some(Value::Integer(i))
 }
 
 /// A Lua value as a Godot value.

@@ -152,7 +152,8 @@ fn call_method(
     }
 }
 
-/// A call error, naming the class an object argument should have been.
+/// A call error with what the method's declaration says: the class an object argument
+/// should have, and how many arguments it takes.
 fn object_call_error(
     object: &Gd<Object>,
     class: &str,
@@ -160,32 +161,84 @@ fn object_call_error(
     failure: &ffi::CallFailure,
     args: &[Value],
 ) -> mlua::Error {
-    if let ffi::CallFailure::BadArgument { index, expected } = failure
-        && *expected == VariantType::OBJECT
-        && let Some(wanted) = argument_class(object, method, *index)
-    {
-        return mlua::Error::runtime(format!(
-            "{class}.{method}(): argument #{}: expected {wanted}, got {}",
-            index + 1,
-            args.get(*index).map_or("nothing".into(), describe)
-        ));
+    let info = method_info(object, method);
+    match (failure, &info) {
+        (ffi::CallFailure::BadArgument { index, expected }, Some(info))
+            if *expected == VariantType::OBJECT =>
+        {
+            let wanted = info
+                .args
+                .get(*index)
+                .filter(|c| !c.is_empty())
+                .cloned()
+                .unwrap_or_else(|| "Object".into());
+            mlua::Error::runtime(format!(
+                "{class}.{method}(): argument #{}: expected {wanted}, got {}",
+                index + 1,
+                args.get(*index).map_or("nothing".into(), describe)
+            ))
+        }
+        (ffi::CallFailure::TooFew { .. } | ffi::CallFailure::TooMany { .. }, Some(info)) => {
+            let most = info.args.len();
+            let least = most - info.defaults.min(most);
+            let takes = match (least == most, info.vararg) {
+                (_, true) => format!("at least {least}"),
+                (true, false) => format!("{most}"),
+                (false, false) => format!("{least} to {most}"),
+            };
+            let noun = if most == 1 && least == 1 {
+                "argument"
+            } else {
+                "arguments"
+            };
+            mlua::Error::runtime(format!(
+                "{class}.{method}(): expected {takes} {noun}, got {}",
+                args.len()
+            ))
+        }
+        _ => call_error(class, method, failure, args),
     }
-    call_error(class, method, failure, args)
 }
 
-/// The class name a method's argument is declared with.
-fn argument_class(object: &Gd<Object>, method: &str, index: usize) -> Option<String> {
+/// A method's declaration, as far as error messages need it.
+struct MethodInfo {
+    /// Class names of the arguments (empty for non-object arguments).
+    args: Vec<String>,
+    defaults: usize,
+    vararg: bool,
+}
+
+/// The declaration of `object`'s method `method` (looked up only when a call failed).
+fn method_info(object: &Gd<Object>, method: &str) -> Option<MethodInfo> {
+    const METHOD_FLAG_VARARG: i64 = 16;
     let list = object.get_method_list();
     let info = list
         .iter_shared()
         .find(|d| d.get("name").is_some_and(|n| n.to_string() == method))?;
     let args = info
         .get("args")?
-        .try_to::<godot::builtin::VarArray>()
-        .ok()?;
-    let arg = args.get(index)?.try_to::<VarDictionary>().ok()?;
-    let class = arg.get("class_name")?.to_string();
-    (!class.is_empty()).then_some(class)
+        .try_to::<godot::builtin::Array<VarDictionary>>()
+        .ok()?
+        .iter_shared()
+        .map(|a| {
+            a.get("class_name")
+                .map(|c| c.to_string())
+                .unwrap_or_default()
+        })
+        .collect();
+    let defaults = info
+        .get("default_args")
+        .and_then(|d| d.try_to::<godot::builtin::VarArray>().ok())
+        .map_or(0, |d| d.len());
+    let flags = info
+        .get("flags")
+        .and_then(|f| f.try_to::<i64>().ok())
+        .unwrap_or(0);
+    Some(MethodInfo {
+        args,
+        defaults,
+        vararg: flags & METHOD_FLAG_VARARG != 0,
+    })
 }
 
 /// The object a method was called on: an object proxy, or a script's `self`.

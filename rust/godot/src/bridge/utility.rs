@@ -176,25 +176,25 @@ pub fn install(lua: &Lua) -> mlua::Result<()> {
     )?;
     globals.raw_set(
         "is_instance_id_valid",
-        lua.create_function(|_, id: i64| {
-            Ok(InstanceId::try_from_i64(id)
-                .is_some_and(|id| Gd::<Object>::try_from_instance_id(id).is_ok()))
-        })?,
+        lua.create_function(|_, id: Value| Ok(object_by_id(&id).is_some()))?,
     )?;
     globals.raw_set(
         "instance_from_id",
-        lua.create_function(|lua, id: i64| {
-            match InstanceId::try_from_i64(id)
-                .and_then(|id| Gd::<Object>::try_from_instance_id(id).ok())
-            {
-                Some(object) => lua
-                    .create_userdata(LuaObject::new(object))
-                    .map(Value::UserData),
-                None => Ok(Value::Nil),
-            }
+        lua.create_function(|lua, id: Value| match object_by_id(&id) {
+            Some(object) => lua
+                .create_userdata(LuaObject::new(object))
+                .map(Value::UserData),
+            None => Ok(Value::Nil),
         })?,
     )?;
     Ok(())
+}
+
+/// The live object with instance id `id` (a Lua number or, for large ids under LuaJIT, a
+/// Godot int).
+fn object_by_id(id: &Value) -> Option<Gd<Object>> {
+    let id = from_lua(id).ok()?.try_to::<i64>().ok()?;
+    Gd::<Object>::try_from_instance_id(InstanceId::try_from_i64(id)?).ok()
 }
 
 /// `max(a, b, ...)` / `min(a, b, ...)` over numbers, vectors or any comparable values.

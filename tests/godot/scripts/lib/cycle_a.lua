@@ -1,0 +1,2 @@
+local b = require("scripts.lib.cycle_b")
+return { b = b }

@@ -1,0 +1,4 @@
+extends Node
+## An autoload, for the test that Lua reaches autoloads by name.
+
+var greeting := "hello from an autoload"
