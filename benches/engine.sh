@@ -2,6 +2,7 @@
 # Engine-side benchmarks in a real Godot (headless), with the optimised library.
 #   benches/engine.sh            every benchmark
 #   benches/engine.sh bytecode   the bytecode cache at start-up
+#   benches/engine.sh api        engine API calls from Lua against GDScript
 # Prints the `BENCH` lines that docs/benchmarks.md records.
 set -euo pipefail
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -30,4 +31,9 @@ if [[ $which == all || $which == bytecode ]]; then
 	echo "== bytecode cache: 500 scripts, empty vs warm disk cache"
 	run bytecode-cold -s res://bytecode_startup.gd -- --run=cold
 	run bytecode-warm -s res://bytecode_startup.gd -- --run=warm
+fi
+
+if [[ $which == all || $which == api ]]; then
+	echo "== engine API calls: Lua against GDScript, ns per call"
+	run api-calls -s res://api_calls.gd
 fi

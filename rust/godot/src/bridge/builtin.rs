@@ -91,7 +91,7 @@ fn call_method(
             super::describe(receiver)
         )));
     };
-    let variants = arguments(text, args)?;
+    let variants = arguments(args).map_err(|(i, e)| argument_error(text, i, &e))?;
     // Packed arrays are values: their mutating methods must change the one Lua holds.
     if let Ok(mut held) = ud.borrow_mut::<LuaVariant>()
         && is_sequence(held.0.get_type())
@@ -115,14 +115,20 @@ fn call_method(
 }
 
 /// Lua arguments as Variants, naming the one that does not convert.
-pub fn arguments(method: &str, args: &[Value]) -> mlua::Result<Vec<Variant>> {
+///
+/// # Errors
+/// The position (0-based) and error of the first argument that does not convert; turn it
+/// into a message with [`argument_error`].
+pub fn arguments(args: &[Value]) -> Result<Vec<Variant>, (usize, mlua::Error)> {
     args.iter()
         .enumerate()
-        .map(|(i, a)| {
-            from_lua(a)
-                .map_err(|e| mlua::Error::runtime(format!("{method}(): argument #{}: {e}", i + 1)))
-        })
+        .map(|(i, a)| from_lua(a).map_err(|e| (i, e)))
         .collect()
+}
+
+/// `method(): argument #N: why`, for an argument that does not convert.
+pub fn argument_error(method: &str, index: usize, error: &mlua::Error) -> mlua::Error {
+    mlua::Error::runtime(format!("{method}(): argument #{}: {error}", index + 1))
 }
 
 /// The Lua error for a refused call: `Type.method(): what was wrong`.
@@ -405,7 +411,7 @@ pub fn construct(ty: VariantType, args: &[Value]) -> mlua::Result<Variant> {
         }
         return ffi::construct(ty, &[base]).map_err(|f| call_error(&name, &name, &f, args));
     }
-    let variants = arguments(&name, args)?;
+    let variants = arguments(args).map_err(|(i, e)| argument_error(&name, i, &e))?;
     ffi::construct(ty, &variants).map_err(|f| match f {
         CallFailure::NoMethod
         | CallFailure::Other
@@ -478,7 +484,7 @@ fn static_or_instance_caller(
         if receiver_is_value {
             return call_method(lua, &args[0], &method, &text, &args[1..]);
         }
-        let variants = arguments(&text, &args)?;
+        let variants = arguments(&args).map_err(|(i, e)| argument_error(&text, i, &e))?;
         match ffi::call_static(ty, &method, &variants) {
             Ok(v) => to_lua(lua, &v),
             Err(f) => Err(call_error(&type_name(ty), &text, &f, &args)),

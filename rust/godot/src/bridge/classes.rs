@@ -18,7 +18,7 @@ use godot::meta::ToGodot;
 use godot::obj::{EngineBitfield, EngineEnum, Gd, Singleton};
 use mlua::{Lua, Table, Value, Variadic};
 
-use super::builtin::{arguments, call_error};
+use super::builtin::{argument_error, arguments, call_error};
 use super::convert::to_lua;
 use super::ffi;
 use super::object::LuaObject;
@@ -238,7 +238,7 @@ fn static_call(lua: &Lua, class: &str, method: &str, args: &[Value]) -> mlua::Re
         _ => args,
     };
     let mut variants = vec![class.to_variant(), StringName::from(method).to_variant()];
-    variants.extend(arguments(method, args)?);
+    variants.extend(arguments(args).map_err(|(i, e)| argument_error(method, i, &e))?);
     let db = ClassDb::singleton().to_variant();
     match ffi::call(&db, &StringName::from("class_call_static"), &variants) {
         Ok(v) => to_lua(lua, &v),

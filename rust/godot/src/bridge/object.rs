@@ -16,7 +16,7 @@ use godot::meta::ToGodot;
 use godot::obj::{EngineEnum, Gd};
 use mlua::{AnyUserData, Function, Lua, MetaMethod, UserData, UserDataMethods, Value};
 
-use super::builtin::{arguments, call_error, type_name};
+use super::builtin::{argument_error, arguments, call_error, type_name};
 use super::convert::{from_lua, to_lua};
 use super::names::{self, Name, UNCACHED};
 use super::{describe, ffi};
@@ -144,11 +144,15 @@ fn call_method(
             describe(receiver)
         ))
     })??;
-    let class = object.get_class().to_string();
-    let variants = arguments(&format!("{class}.{text}"), args)?;
+    // The class name is only looked up for an error message: it costs a string per call.
+    let variants = arguments(args)
+        .map_err(|(i, e)| argument_error(&format!("{}.{text}", object.get_class()), i, &e))?;
     match ffi::call(&object.to_variant(), method, &variants) {
         Ok(result) => to_lua(lua, &result),
-        Err(failure) => Err(object_call_error(&object, &class, text, &failure, args)),
+        Err(failure) => {
+            let class = object.get_class().to_string();
+            Err(object_call_error(&object, &class, text, &failure, args))
+        }
     }
 }
 

@@ -1,0 +1,109 @@
+extends SceneTree
+## Engine API calls from Lua against GDScript doing the same calls, in one run: a property
+## get, a property set and a method call on a Node2D, plus a builtin method on a Vector2i.
+## Each figure is the median of several rounds of N calls, in ns per call, with the cost of
+## an empty loop of the same length subtracted. GDScript is measured both with a typed
+## variable (what most code writes; the compiler then calls the engine directly) and an
+## untyped one (dynamic dispatch, like Lua's). Prints `BENCH key=value` lines.
+
+const N := 200_000
+const ROUNDS := 7
+
+var node: Node2D
+
+
+func _initialize() -> void:
+	node = Node2D.new()
+	root.add_child(node)
+	node.add_child(Node.new())
+	LuaRuntime.set_var("node", node)
+	LuaRuntime.exec("v2i = Vector2i(3, 4); unit = Vector2(1, 0)")
+	print("BENCH api_calls_per_round=%d rounds=%d flavour=%s" % [N, ROUNDS, LuaRuntime.get_stats()["lua"]["flavour"]])
+	for case in ["get", "set", "method", "builtin_method"]:
+		var typed := _median(func() -> float: return _gdscript_typed(case))
+		var untyped := _median(func() -> float: return _gdscript_untyped(case))
+		var lua := _median(func() -> float: return _lua(case))
+		print("BENCH %s gdscript_typed_ns=%.1f gdscript_untyped_ns=%.1f lua_ns=%.1f lua_over_typed=%.2f lua_over_untyped=%.2f" % [
+			case, typed, untyped, lua, lua / typed, lua / untyped])
+	LuaRuntime.set_var("node", null)
+	node.queue_free()
+	quit()
+
+
+func _median(measure: Callable) -> float:
+	var times: Array[float] = []
+	for i in ROUNDS:
+		times.append(measure.call())
+	times.sort()
+	return times[ROUNDS / 2]
+
+
+func _gdscript_typed(case: String) -> float:
+	var n: Node2D = node
+	var v := Vector2(1, 2)
+	var w := Vector2i(3, 4)
+	var sink: Variant
+	var start := Time.get_ticks_usec()
+	match case:
+		"get":
+			for i in N:
+				sink = n.position
+		"set":
+			for i in N:
+				n.position = v
+		"method":
+			for i in N:
+				sink = n.get_child_count()
+		"builtin_method":
+			for i in N:
+				sink = w.length()
+	var spent := Time.get_ticks_usec() - start
+	start = Time.get_ticks_usec()
+	for i in N:
+		sink = v
+	var empty := Time.get_ticks_usec() - start
+	return (spent - empty) * 1000.0 / N
+
+
+func _gdscript_untyped(case: String) -> float:
+	var n = node
+	var v = Vector2(1, 2)
+	var w = Vector2i(3, 4)
+	var sink
+	var start := Time.get_ticks_usec()
+	match case:
+		"get":
+			for i in N:
+				sink = n.position
+		"set":
+			for i in N:
+				n.position = v
+		"method":
+			for i in N:
+				sink = n.get_child_count()
+		"builtin_method":
+			for i in N:
+				sink = w.length()
+	var spent := Time.get_ticks_usec() - start
+	start = Time.get_ticks_usec()
+	for i in N:
+		sink = v
+	var empty := Time.get_ticks_usec() - start
+	return (spent - empty) * 1000.0 / N
+
+
+func _lua(case: String) -> float:
+	var body: String = {
+		"get": "sink = n.position",
+		"set": "n.position = v",
+		"method": "sink = n:get_child_count()",
+		"builtin_method": "sink = w:length()",
+	}[case]
+	var code := "local n, v, w, sink = node, Vector2(1, 2), v2i, nil for i = 1, %d do %s end"
+	var start := Time.get_ticks_usec()
+	LuaRuntime.exec(code % [N, body])
+	var spent := Time.get_ticks_usec() - start
+	start = Time.get_ticks_usec()
+	LuaRuntime.exec(code % [N, "sink = v"])
+	var empty := Time.get_ticks_usec() - start
+	return (spent - empty) * 1000.0 / N
