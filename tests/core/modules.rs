@@ -78,8 +78,7 @@ fn an_error_in_a_module_is_located_in_it() {
         .require("res://bad.lua", |p| {
             chunk(&host, p, "\nerror('broken module')")
         })
-        .err()
-        .expect("an error");
+        .expect_err("an error");
     assert_eq!(err.path(), "res://bad.lua");
     assert_eq!(err.line(), Some(2));
     assert_eq!(libraries.count(), 0, "a failed module is not kept");

@@ -145,7 +145,7 @@ fn errors_keep_their_location_and_do_not_break_the_pool() {
 fn await_outside_a_coroutine_and_plain_yields_are_errors() {
     let (host, tasks, _) = setup();
     let lua = host.lua();
-    let err = lua.load("await('x')").exec().err().expect("an error");
+    let err = lua.load("await('x')").exec().expect_err("an error");
     assert!(
         err.to_string()
             .contains("await() must be called inside a callback or a coroutine"),
