@@ -119,3 +119,25 @@ fn names_are_made_once_and_found_by_address_or_text() {
     assert_eq!((stats.interned, stats.misses), (2, 2));
     assert!(stats.hits >= 2);
 }
+
+#[test]
+fn the_editor_definitions_are_valid_lua() {
+    // addons/lua_runtime/lua/godot.d.lua is read by language servers, never run, but a
+    // syntax error in it would break completion for every user.
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../addons/lua_runtime/lua/godot.d.lua");
+    let source = std::fs::read_to_string(&path).expect("the definitions file");
+    let host = LuaHost::new().expect("lua");
+    host.lua()
+        .load(source.as_str())
+        .set_name("=godot.d.lua")
+        .into_function()
+        .expect("the definitions compile");
+    for declared in [
+        "function await(",
+        "function require(",
+        "---@class Node: Object",
+    ] {
+        assert!(source.contains(declared), "{declared}");
+    }
+}

@@ -145,3 +145,18 @@ func test_names_are_interned_and_counted() -> void:
 	check(after["interned"] > 0, "names are counted")
 	check_eq(node.position, Vector2(110, 0), "the accesses worked")
 	node.queue_free()
+
+
+func test_every_global_the_editor_definitions_declare_exists() -> void:
+	# addons/lua_runtime/lua/godot.d.lua tells editors what scripts can use: each top-level
+	# name it declares must resolve in the running runtime.
+	var text := FileAccess.get_file_as_string("res://addons/lua_runtime/lua/godot.d.lua")
+	check(text.length() > 100000, "the definitions file is there")
+	var pattern := RegEx.create_from_string("(?m)^(?:function ([A-Za-z_][A-Za-z0-9_]*)\\(|([A-Za-z_][A-Za-z0-9_]*) = )")
+	var names := PackedStringArray()
+	for m in pattern.search_all(text):
+		names.append(m.get_string(1) if m.get_string(1) != "" else m.get_string(2))
+	check(names.size() > 1000, "classes, constants and functions are declared (%d)" % names.size())
+	LuaRuntime.set_var("v", names)
+	var missing: Variant = LuaRuntime.eval("local out = {} for _, n in ipairs(v) do if _G[n] == nil then out[#out + 1] = n end end return table.concat(out, ' ')")
+	check_eq(missing, "", "declared but missing at run time")

@@ -83,6 +83,12 @@ impl fmt::Display for LuaCallable {
 
 impl RustCallable for LuaCallable {
     fn invoke(&mut self, args: &[&Variant]) -> Variant {
+        if !godot::sys::is_main_thread() {
+            godot::global::godot_error!(
+                "{self}: a Lua function cannot be called from another thread (use call_deferred)"
+            );
+            return Variant::nil();
+        }
         let Some(function) = self.function() else {
             return Variant::nil();
         };

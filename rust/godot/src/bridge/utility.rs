@@ -5,7 +5,7 @@
 //! (to Godot's output), `type` and `tostring` are Lua's, and `load` compiles Lua text. Use
 //! `typeof(v)` for Godot's type number and `ResourceLoader.load(path)` for resources.
 
-use godot::builtin::{GString, Variant};
+use godot::builtin::{GString, PackedByteArray, Variant};
 use godot::classes::Object;
 use godot::global as g;
 use godot::meta::ToGodot;
@@ -68,6 +68,12 @@ pub fn install(lua: &Lua) -> mlua::Result<()> {
         lerpf(from: f64, to: f64, weight: f64),
         cubic_interpolate(from: f64, to: f64, pre: f64, post: f64, weight: f64),
         cubic_interpolate_angle(from: f64, to: f64, pre: f64, post: f64, weight: f64),
+        cubic_interpolate_in_time(
+            from: f64, to: f64, pre: f64, post: f64, weight: f64, to_t: f64, pre_t: f64, post_t: f64
+        ),
+        cubic_interpolate_angle_in_time(
+            from: f64, to: f64, pre: f64, post: f64, weight: f64, to_t: f64, pre_t: f64, post_t: f64
+        ),
         bezier_interpolate(start: f64, c1: f64, c2: f64, end: f64, t: f64),
         bezier_derivative(start: f64, c1: f64, c2: f64, end: f64, t: f64),
         angle_difference(from: f64, to: f64), lerp_angle(from: f64, to: f64, weight: f64),
@@ -113,6 +119,26 @@ pub fn install(lua: &Lua) -> mlua::Result<()> {
         push_error,
         push_warning
     );
+    globals.raw_set(
+        "rand_from_seed",
+        lua.create_function(|lua, seed: i64| to_lua(lua, &g::rand_from_seed(seed).to_variant()))?,
+    )?;
+    globals.raw_set(
+        "rid_from_int64",
+        lua.create_function(|lua, base: i64| to_lua(lua, &g::rid_from_int64(base).to_variant()))?,
+    )?;
+    globals.raw_set(
+        "bytes_to_var",
+        lua.create_function(|lua, bytes: Value| {
+            to_lua(lua, &g::bytes_to_var(&packed_bytes(&bytes)?))
+        })?,
+    )?;
+    globals.raw_set(
+        "bytes_to_var_with_objects",
+        lua.create_function(|lua, bytes: Value| {
+            to_lua(lua, &g::bytes_to_var_with_objects(&packed_bytes(&bytes)?))
+        })?,
+    )?;
     globals.raw_set(
         "str",
         lua.create_function(|_, args: Variadic<Value>| {
@@ -188,6 +214,16 @@ pub fn install(lua: &Lua) -> mlua::Result<()> {
         })?,
     )?;
     Ok(())
+}
+
+/// A PackedByteArray argument.
+fn packed_bytes(value: &Value) -> mlua::Result<PackedByteArray> {
+    from_lua(value)?.try_to().map_err(|_| {
+        mlua::Error::runtime(format!(
+            "expected a PackedByteArray, got {}",
+            super::describe(value)
+        ))
+    })
 }
 
 /// The live object with instance id `id` (a Lua number or, for large ids under LuaJIT, a

@@ -32,6 +32,10 @@ pub fn waiter(lua: &Lua) -> mlua::Result<Function> {
         let path = context.path;
         let mut slot = Some(parked);
         let resume = move |args: &[&godot::builtin::Variant]| {
+            if !godot::sys::is_main_thread() {
+                godot::global::godot_error!("await: the signal was emitted on another thread");
+                return;
+            }
             let Some(parked) = slot.take() else { return };
             if owner.is_some_and(|id| Gd::<Object>::try_from_instance_id(id).is_err()) {
                 return;
