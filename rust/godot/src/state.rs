@@ -32,29 +32,23 @@ pub struct RuntimeState {
     instances: Cell<u64>,
 }
 
-/// Whose code is running: the node whose callback started it, and its script.
-#[derive(Clone, Default)]
-pub struct Context {
-    pub owner: Option<InstanceId>,
-    pub path: String,
-}
-
 thread_local! {
     static STATE: RefCell<Option<Rc<RuntimeState>>> = const { RefCell::new(None) };
     static SHUT_DOWN: Cell<bool> = const { Cell::new(false) };
-    static CONTEXT: RefCell<Vec<Context>> = const { RefCell::new(Vec::new()) };
+    /// The node whose callback (or coroutine) is running now, if any.
+    static OWNER: Cell<Option<InstanceId>> = const { Cell::new(None) };
 }
 
-/// The innermost running callback's context (empty outside callbacks).
-pub fn current_context() -> Context {
-    CONTEXT.with_borrow(|stack| stack.last().cloned().unwrap_or_default())
+/// The node whose callback is running, for tying an `await` to it.
+pub fn current_owner() -> Option<InstanceId> {
+    OWNER.get()
 }
 
-/// Runs `f` with `context` as the current one.
-fn within<R>(context: Context, f: impl FnOnce() -> R) -> R {
-    CONTEXT.with_borrow_mut(|stack| stack.push(context));
+/// Runs `f` with `owner` as the running node, restoring the outer one after.
+fn within<R>(owner: Option<InstanceId>, f: impl FnOnce() -> R) -> R {
+    let outer = OWNER.replace(owner);
     let result = f();
-    CONTEXT.with_borrow_mut(|stack| stack.pop());
+    OWNER.set(outer);
     result
 }
 
@@ -164,11 +158,7 @@ impl RuntimeState {
         owner: Option<InstanceId>,
         step: impl FnOnce() -> mlua::Result<Outcome>,
     ) -> Option<MultiValue> {
-        let context = Context {
-            owner,
-            path: path.to_owned(),
-        };
-        match within(context, step) {
+        match within(owner, step) {
             Ok(Outcome::Returned(values)) => Some(values),
             Ok(Outcome::Waiting) => None,
             Err(e) => {

@@ -200,18 +200,12 @@ impl Tasks {
     /// leaves the coroutine with its waiter.
     fn settle(&self, thread: &Thread, result: mlua::Result<MultiValue>) -> mlua::Result<Outcome> {
         let address = thread.to_pointer() as usize;
-        let is_runner = self.runners.borrow().contains(&address);
-        let mut values = match result {
-            Ok(values) => values,
-            Err(e) => {
-                if is_runner {
-                    self.runners.borrow_mut().remove(&address);
-                }
-                return Err(e);
-            }
-        };
-        let first = values.pop_front();
-        match first {
+        // A runner whose call failed is dead; forgetting an address that is not a runner's
+        // does nothing.
+        let mut values = result.inspect_err(|_| {
+            self.runners.borrow_mut().remove(&address);
+        })?;
+        match values.pop_front() {
             Some(Value::Table(t)) if t == self.done => {
                 let mut idle = self.idle.borrow_mut();
                 if idle.len() < MAX_IDLE {
@@ -222,18 +216,17 @@ impl Tasks {
                 Ok(Outcome::Returned(values))
             }
             Some(Value::Table(t)) if t == self.waiting_marker => Ok(Outcome::Waiting),
-            other if !is_runner => {
-                // A script's own coroutine, resumed after an await: it ended or yielded.
+            // A runner yielding anything else was yielded by the callback itself: nobody will
+            // resume it, so it is dropped.
+            _ if self.runners.borrow_mut().remove(&address) => Err(mlua::Error::runtime(
+                "coroutine.yield() outside a coroutine: callbacks wait with await()",
+            )),
+            // A script's own coroutine, resumed after an await: it ended or yielded.
+            other => {
                 if let Some(v) = other {
                     values.push_front(v);
                 }
                 Ok(Outcome::Returned(values))
-            }
-            _ => {
-                self.runners.borrow_mut().remove(&address);
-                Err(mlua::Error::runtime(
-                    "coroutine.yield() outside a coroutine: callbacks wait with await()",
-                ))
             }
         }
     }

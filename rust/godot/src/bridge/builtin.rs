@@ -45,11 +45,23 @@ pub fn type_name(ty: VariantType) -> String {
     godot::global::type_string(i64::from(ty.ord())).to_string()
 }
 
+/// Whether `ty` is a packed array (a value type, unlike Array).
+fn is_packed(ty: VariantType) -> bool {
+    (VariantType::PACKED_BYTE_ARRAY.ord()..=VariantType::PACKED_VECTOR4_ARRAY.ord())
+        .contains(&ty.ord())
+}
+
 /// Whether `ty` is indexed by position (arrays, packed arrays).
 fn is_sequence(ty: VariantType) -> bool {
-    ty == VariantType::ARRAY
-        || (VariantType::PACKED_BYTE_ARRAY.ord()..=VariantType::PACKED_VECTOR4_ARRAY.ord())
-            .contains(&ty.ord())
+    ty == VariantType::ARRAY || is_packed(ty)
+}
+
+/// `value:size()` for the types that have it.
+fn size(value: &Variant) -> Option<i64> {
+    ffi::call(value, &names::intern_str("size").value, &[])
+        .ok()?
+        .try_to::<i64>()
+        .ok()
 }
 
 fn kind_of(variant: &Variant, name: &names::Name) -> Kind {
@@ -94,8 +106,7 @@ fn call_method(
     let variants = arguments(args).map_err(|(i, e)| argument_error(text, i, &e))?;
     // Packed arrays are values: their mutating methods must change the one Lua holds.
     if let Ok(mut held) = ud.borrow_mut::<LuaVariant>()
-        && is_sequence(held.0.get_type())
-        && held.0.get_type() != VariantType::ARRAY
+        && is_packed(held.0.get_type())
     {
         let ty = held.0.get_type();
         let mut target = std::mem::take(&mut held.0);
@@ -243,13 +254,10 @@ pub fn set(value: &mut Variant, key: &Value, new: &Value) -> mlua::Result<()> {
         && let Some(at) = position(key)
     {
         let v = from_lua(new)?;
-        let size = ffi::call(value, &StringName::from("size"), &[])
-            .ok()
-            .and_then(|s| s.try_to::<i64>().ok())
-            .unwrap_or(0);
+        let size = size(value).unwrap_or(0);
         if at == size {
             // `arr[#arr + 1] = x` appends, as it does for a table.
-            return ffi::call_mut(value, &StringName::from("push_back"), &[v])
+            return ffi::call_mut(value, &names::intern_str("push_back").value, &[v])
                 .map(drop)
                 .map_err(|f| {
                     call_error(&type_name(ty), "push_back", &f, std::slice::from_ref(new))
@@ -279,15 +287,12 @@ pub fn set(value: &mut Variant, key: &Value, new: &Value) -> mlua::Result<()> {
 
 /// `#value`: the size of arrays, dictionaries and packed arrays.
 fn length(value: &Variant) -> mlua::Result<i64> {
-    ffi::call(value, &StringName::from("size"), &[])
-        .ok()
-        .and_then(|s| s.try_to::<i64>().ok())
-        .ok_or_else(|| {
-            mlua::Error::runtime(format!(
-                "attempt to get length of a {} value",
-                type_name(value.get_type())
-            ))
-        })
+    size(value).ok_or_else(|| {
+        mlua::Error::runtime(format!(
+            "attempt to get length of a {} value",
+            type_name(value.get_type())
+        ))
+    })
 }
 
 /// Applies a Godot operator to two Lua values, at least one of them a Godot value.
@@ -318,26 +323,12 @@ fn equal(a: &Value, b: &Value) -> bool {
     }
 }
 
-/// The metamethods every builtin value shares, for [`LuaVariant`] and the native vector types.
-macro_rules! operators {
+/// `%`, `<` and `<=` through the engine: shared by [`LuaVariant`] and the native vector types
+/// (which do `+ - * /` themselves).
+macro_rules! engine_comparisons {
     ($methods:ident) => {
-        $methods.add_meta_function(MetaMethod::Add, |lua, (a, b): (Value, Value)| {
-            $crate::bridge::builtin::operate(lua, VariantOperator::ADD, "+", &a, &b)
-        });
-        $methods.add_meta_function(MetaMethod::Sub, |lua, (a, b): (Value, Value)| {
-            $crate::bridge::builtin::operate(lua, VariantOperator::SUBTRACT, "-", &a, &b)
-        });
-        $methods.add_meta_function(MetaMethod::Mul, |lua, (a, b): (Value, Value)| {
-            $crate::bridge::builtin::operate(lua, VariantOperator::MULTIPLY, "*", &a, &b)
-        });
-        $methods.add_meta_function(MetaMethod::Div, |lua, (a, b): (Value, Value)| {
-            $crate::bridge::builtin::operate(lua, VariantOperator::DIVIDE, "/", &a, &b)
-        });
         $methods.add_meta_function(MetaMethod::Mod, |lua, (a, b): (Value, Value)| {
             $crate::bridge::builtin::operate(lua, VariantOperator::MODULO, "%", &a, &b)
-        });
-        $methods.add_meta_function(MetaMethod::Unm, |lua, (a, _b): (Value, Value)| {
-            $crate::bridge::builtin::operate(lua, VariantOperator::NEGATE, "-", &a, &Value::Nil)
         });
         $methods.add_meta_function(MetaMethod::Lt, |lua, (a, b): (Value, Value)| {
             $crate::bridge::builtin::operate(lua, VariantOperator::LESS, "<", &a, &b)
@@ -347,6 +338,7 @@ macro_rules! operators {
         });
     };
 }
+pub(crate) use engine_comparisons;
 
 impl UserData for LuaVariant {
     fn add_methods<M: mlua::UserDataMethods<Self>>(methods: &mut M) {
@@ -372,9 +364,30 @@ impl UserData for LuaVariant {
             let mut args = args.into_iter();
             let callable = args.next().unwrap_or(Value::Nil);
             let rest: Vec<Value> = args.collect();
-            call_method(lua, &callable, &StringName::from("call"), "call", &rest)
+            call_method(
+                lua,
+                &callable,
+                &names::intern_str("call").value,
+                "call",
+                &rest,
+            )
         });
-        operators!(methods);
+        methods.add_meta_function(MetaMethod::Add, |lua, (a, b): (Value, Value)| {
+            operate(lua, VariantOperator::ADD, "+", &a, &b)
+        });
+        methods.add_meta_function(MetaMethod::Sub, |lua, (a, b): (Value, Value)| {
+            operate(lua, VariantOperator::SUBTRACT, "-", &a, &b)
+        });
+        methods.add_meta_function(MetaMethod::Mul, |lua, (a, b): (Value, Value)| {
+            operate(lua, VariantOperator::MULTIPLY, "*", &a, &b)
+        });
+        methods.add_meta_function(MetaMethod::Div, |lua, (a, b): (Value, Value)| {
+            operate(lua, VariantOperator::DIVIDE, "/", &a, &b)
+        });
+        methods.add_meta_function(MetaMethod::Unm, |lua, (a, _b): (Value, Value)| {
+            operate(lua, VariantOperator::NEGATE, "-", &a, &Value::Nil)
+        });
+        engine_comparisons!(methods);
     }
 }
 
@@ -444,13 +457,17 @@ pub fn type_table(lua: &Lua, ty: VariantType, fast: Option<Function>) -> mlua::R
     })?;
     meta.raw_set("__call", call)?;
     let sample = ffi::construct(ty, &[]).unwrap_or_default();
-    let lookup = lua.create_function(move |lua, (_, key): (Table, mlua::LuaString)| {
+    let lookup = lua.create_function(move |lua, (table, key): (Table, mlua::LuaString)| {
         let name = names::intern(&key)?;
+        // Constants are made fresh on each read (a value read from a constant may be
+        // changed); a method's function is made once and kept in the table.
         if let Some(value) = ffi::constant(ty, &name.value) {
             return to_lua(lua, &value);
         }
         if ffi::has_method(&sample, &name.value) {
-            return static_or_instance_caller(lua, ty, &name).map(Value::Function);
+            let function = static_or_instance_caller(lua, ty, &name)?;
+            table.raw_set(key, function.clone())?;
+            return Ok(Value::Function(function));
         }
         Err(mlua::Error::runtime(format!(
             "{} has no constant or method named '{}'",
@@ -493,7 +510,7 @@ fn static_or_instance_caller(
 }
 
 /// Every builtin type Lua gets a global for (the rest are Lua's own types).
-pub fn global_types() -> impl Iterator<Item = VariantType> {
+fn global_types() -> impl Iterator<Item = VariantType> {
     VariantType::values().iter().copied().filter(|ty| {
         !matches!(
             *ty,

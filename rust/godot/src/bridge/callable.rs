@@ -22,8 +22,10 @@ thread_local! {
 /// A Callable's handle on a Lua function.
 struct LuaCallable {
     address: usize,
-    /// `res://path.lua:LINE` where the function was defined, for messages.
-    origin: String,
+    /// The script that defined the function (errors without a location are reported there),
+    /// and the line, for messages.
+    path: String,
+    line: Option<usize>,
 }
 
 impl LuaCallable {
@@ -41,7 +43,8 @@ impl Clone for LuaCallable {
         });
         LuaCallable {
             address: self.address,
-            origin: self.origin.clone(),
+            path: self.path.clone(),
+            line: self.line,
         }
     }
 }
@@ -77,7 +80,10 @@ impl Hash for LuaCallable {
 
 impl fmt::Display for LuaCallable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "<Lua function {}>", self.origin)
+        match self.line {
+            Some(line) => write!(f, "<Lua function {}:{line}>", self.path),
+            None => write!(f, "<Lua function {}>", self.path),
+        }
     }
 }
 
@@ -96,20 +102,11 @@ impl RustCallable for LuaCallable {
             return Variant::nil();
         };
         let lua = state.host.lua();
-        let mut values = MultiValue::new();
-        for arg in args {
-            match super::convert::to_lua(lua, arg) {
-                Ok(v) => values.push_back(v),
-                Err(_) => values.push_back(mlua::Value::Nil),
-            }
-        }
-        let path = self
-            .origin
-            .rsplit_once(':')
-            .map_or("", |(p, _)| p)
-            .to_owned();
-        let owner = crate::state::current_context().owner;
-        match state.run(&function, values, &path, owner) {
+        let values: MultiValue = args
+            .iter()
+            .map(|a| super::convert::to_lua(lua, a).unwrap_or(mlua::Value::Nil))
+            .collect();
+        match state.run(&function, values, &self.path, crate::state::current_owner()) {
             Some(results) => results
                 .front()
                 .and_then(|v| super::convert::from_lua(v).ok())
@@ -127,19 +124,20 @@ impl RustCallable for LuaCallable {
 pub fn from_function(function: &Function) -> Callable {
     let address = function.to_pointer() as usize;
     let info = function.info();
-    let origin = match (info.source, info.line_defined) {
-        (Some(source), Some(line)) => {
-            format!("{}:{line}", source.strip_prefix('@').unwrap_or(&source))
-        }
-        (Some(source), None) => source.strip_prefix('@').unwrap_or(&source).to_owned(),
-        _ => "?".to_owned(),
-    };
+    let path = info.source.map_or_else(
+        || "?".to_owned(),
+        |s| s.strip_prefix('@').unwrap_or(&s).to_owned(),
+    );
     FUNCTIONS.with_borrow_mut(|map| {
         map.entry(address)
             .or_insert_with(|| (function.clone(), 0))
             .1 += 1;
     });
-    Callable::from_custom(LuaCallable { address, origin })
+    Callable::from_custom(LuaCallable {
+        address,
+        path,
+        line: info.line_defined,
+    })
 }
 
 /// Forgets every function (at shutdown, before the Lua state closes); Callables still held

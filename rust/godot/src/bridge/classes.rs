@@ -159,8 +159,11 @@ fn class_table(lua: &Lua, class: &str) -> mlua::Result<Table> {
     let class_name = class.to_owned();
     meta.raw_set(
         "__index",
-        lua.create_function(move |lua, (_, key): (Table, mlua::LuaString)| {
-            class_member(lua, &class_name, &key.to_str()?)
+        lua.create_function(move |lua, (table, key): (Table, mlua::LuaString)| {
+            // Constants, enums and static methods do not change: each is looked up once.
+            let member = class_member(lua, &class_name, &key.to_str()?)?;
+            table.raw_set(key, member.clone())?;
+            Ok(member)
         })?,
     )?;
     let class_name = class.to_owned();

@@ -53,15 +53,7 @@ macro_rules! fallbacks {
                 Ok(())
             },
         );
-        $methods.add_meta_function(MetaMethod::Lt, |lua, (a, b): (Value, Value)| {
-            super::builtin::operate(lua, VariantOperator::LESS, "<", &a, &b)
-        });
-        $methods.add_meta_function(MetaMethod::Le, |lua, (a, b): (Value, Value)| {
-            super::builtin::operate(lua, VariantOperator::LESS_EQUAL, "<=", &a, &b)
-        });
-        $methods.add_meta_function(MetaMethod::Mod, |lua, (a, b): (Value, Value)| {
-            super::builtin::operate(lua, VariantOperator::MODULO, "%", &a, &b)
-        });
+        super::builtin::engine_comparisons!($methods);
         $methods.add_meta_function(MetaMethod::Concat, |lua, (a, b): (Value, Value)| {
             super::builtin::concat(lua, &a, &b)
         });

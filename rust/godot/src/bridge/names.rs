@@ -35,6 +35,18 @@ pub fn intern(key: &LuaString) -> mlua::Result<Rc<Name>> {
     }
 }
 
+/// The interned name for a name the runtime itself uses (`size`, `push_back`).
+pub fn intern_str(text: &str) -> Rc<Name> {
+    match crate::state::existing() {
+        Some(state) => state.bridge.names.by_text(text, |t| StringName::from(t)),
+        None => Rc::new(Name {
+            id: UNCACHED,
+            text: text.into(),
+            value: StringName::from(text),
+        }),
+    }
+}
+
 /// Calls method `name` (`&StringName`, and its text for messages) on a receiver.
 pub type MethodCall = fn(&Lua, &Value, &StringName, &str, &[Value]) -> mlua::Result<Value>;
 

@@ -27,9 +27,14 @@ pub fn waiter(lua: &Lua) -> mlua::Result<Function> {
             return Ok((false, Some("the Lua runtime is shutting down".to_owned())));
         };
         let parked = state.tasks.park(thread);
-        let context = crate::state::current_context();
-        let owner = context.owner;
-        let path = context.path;
+        let owner = crate::state::current_owner();
+        let owner_node = owner.and_then(|id| Gd::<Object>::try_from_instance_id(id).ok());
+        // Errors after the resume are located by their message; this names the script when
+        // Lua gives no location.
+        let path = owner_node
+            .as_ref()
+            .map(|node| node.get("script_path").to_string())
+            .unwrap_or_default();
         let mut slot = Some(parked);
         let resume = move |args: &[&godot::builtin::Variant]| {
             if !godot::sys::is_main_thread() {
@@ -50,7 +55,7 @@ pub fn waiter(lua: &Lua) -> mlua::Result<Function> {
                 .collect();
             state.resume(parked, values, &path, owner);
         };
-        let callable = match owner.and_then(|id| Gd::<Object>::try_from_instance_id(id).ok()) {
+        let callable = match owner_node {
             Some(node) => Callable::from_linked_fn("await", &node, resume),
             None => Callable::from_fn("await", resume),
         };
