@@ -25,13 +25,19 @@ fn a_module_runs_once_and_its_value_is_shared() {
             "counter = (counter or 0) + 1 return { n = counter }",
         )
     };
-    let first = libraries.require("res://lib/a.lua", load).expect("first");
-    let second = libraries.require("res://lib/a.lua", load).expect("second");
+    let first = libraries
+        .require("res://lib/a.lua", None, load)
+        .expect("first");
+    let second = libraries
+        .require("res://lib/a.lua", None, load)
+        .expect("second");
     assert_eq!(first, second);
     assert_eq!(loads.get(), 1);
     assert_eq!(libraries.count(), 1);
     let nothing = libraries
-        .require("res://lib/empty.lua", |p| chunk(&host, p, "local x = 1"))
+        .require("res://lib/empty.lua", None, |p| {
+            chunk(&host, p, "local x = 1")
+        })
         .expect("empty");
     assert_eq!(
         nothing,
@@ -46,9 +52,9 @@ fn a_cycle_is_an_error_naming_every_module_in_it() {
     let host = LuaHost::new().expect("lua");
     let libraries = Libraries::default();
     // a requires b, b requires a: the inner require of a sees the cycle.
-    let result = libraries.require("res://a.lua", |_| {
-        libraries.require("res://b.lua", |_| {
-            let inner = libraries.require("res://a.lua", |p| chunk(&host, p, "return 1"));
+    let result = libraries.require("res://a.lua", None, |_| {
+        libraries.require("res://b.lua", None, |_| {
+            let inner = libraries.require("res://a.lua", None, |p| chunk(&host, p, "return 1"));
             match inner {
                 Err(e) => Err(e),
                 Ok(_) => chunk(&host, "res://b.lua", "return 2"),
@@ -66,7 +72,7 @@ fn a_cycle_is_an_error_naming_every_module_in_it() {
     );
     // Nothing half-loaded was kept, and a later require starts clean.
     assert_eq!(libraries.count(), 0);
-    let ok = libraries.require("res://a.lua", |p| chunk(&host, p, "return 'fine'"));
+    let ok = libraries.require("res://a.lua", None, |p| chunk(&host, p, "return 'fine'"));
     assert!(ok.is_ok());
 }
 
@@ -75,7 +81,7 @@ fn an_error_in_a_module_is_located_in_it() {
     let host = LuaHost::new().expect("lua");
     let libraries = Libraries::default();
     let err = libraries
-        .require("res://bad.lua", |p| {
+        .require("res://bad.lua", None, |p| {
             chunk(&host, p, "\nerror('broken module')")
         })
         .expect_err("an error");

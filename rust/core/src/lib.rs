@@ -1,7 +1,7 @@
 //! Engine-free core of Godot Lua Runtime.
 //!
 //! Everything here runs without Godot, so `cargo test` and the criterion benches cover it on
-//! any machine: the sandboxed Lua host ([`host`]), the bytecode cache ([`bytecode`]), the error model that turns Lua failures into
+//! any machine: the sandboxed Lua host ([`host`]), the bytecode cache ([`bytecode`]), hot reload's watcher and dependency graph ([`reload`]), the error model that turns Lua failures into
 //! `res://file.lua:LINE: message` reports ([`errors`]), and the statistics snapshot that every
 //! view of the runtime shares ([`stats`]). The GDExtension crate is a thin bridge over this one.
 
@@ -13,6 +13,7 @@ compile_error!("choose a Lua flavour: enable the `luajit` (default) or `lua54` f
 pub mod bytecode;
 pub mod errors;
 pub mod host;
+pub mod reload;
 pub mod stats;
 
 pub use bytecode::BytecodeCache;

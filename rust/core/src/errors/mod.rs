@@ -33,6 +33,9 @@ pub enum Error {
     /// Modules that `require` each other in a loop, first to last.
     #[error("require cycle: {}", cycle.join(" -> "))]
     RequireCycle { cycle: Vec<String> },
+    /// Hot reload could not watch the project's folder.
+    #[error("{path}: cannot watch for script changes: {reason}")]
+    WatchFailed { path: String, reason: String },
     /// A syntax or runtime error inside Lua code.
     #[error("{0}")]
     Script(#[from] ScriptError),
@@ -45,7 +48,8 @@ impl Error {
             Error::ScriptNotFound { path }
             | Error::ScriptUnreadable { path, .. }
             | Error::BadScriptPath { path }
-            | Error::NotAModule { path, .. } => path,
+            | Error::NotAModule { path, .. }
+            | Error::WatchFailed { path, .. } => path,
             Error::BadModuleName { name } => name,
             Error::RequireCycle { cycle } => cycle.first().map_or("", String::as_str),
             Error::Script(e) => &e.path,

@@ -225,6 +225,16 @@ impl LuaHost {
         self.modules.borrow_mut().remove(path).is_some()
     }
 
+    /// A script file moved: its loaded module (if any) is now the module of `to`.
+    pub fn rename_module(&self, from: &str, to: &str) {
+        if let Some(chunk) = self.chunks.borrow_mut().remove(from) {
+            self.chunks.borrow_mut().insert(to.to_owned(), chunk);
+        }
+        if let Some(module) = self.modules.borrow_mut().remove(from) {
+            self.modules.borrow_mut().insert(to.to_owned(), module);
+        }
+    }
+
     /// Calls a script function, locating any error in `path` when Lua gives no location.
     ///
     /// # Errors

@@ -3,20 +3,42 @@
 //! A module name is either a script path (`res://lib/util.lua`, `user://mods/a.lua`) or a
 //! dotted name resolved under `res://` (`lib.util` is `res://lib/util.lua`). The module's
 //! value is whatever its chunk returns (`true` when it returns nothing), kept for every later
-//! `require` of the same path.
+//! `require` of the same path. Each `require` also records who asked, so hot reload knows
+//! what to reload when a module changes.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
-use mlua::{Function, Value};
+use mlua::{Function, Lua, Value};
 
 use crate::errors::{Error, ScriptError};
+use crate::reload::Dependencies;
 
-/// Modules loaded so far and the chain being loaded now.
+/// Modules loaded so far, the chain being loaded now, and who requires whom.
 #[derive(Default)]
 pub struct Libraries {
     loaded: RefCell<HashMap<String, Value>>,
     loading: RefCell<Vec<String>>,
+    dependencies: RefCell<Dependencies>,
+}
+
+/// How many stack levels [`calling_script`] looks through for a script's function.
+const CALLER_DEPTH: usize = 8;
+
+/// The script whose code is calling the running Rust function: the nearest Lua function on
+/// the stack that came from a `res://` or `user://` file.
+pub fn calling_script(lua: &Lua) -> Option<String> {
+    (1..=CALLER_DEPTH)
+        .map_while(|level| {
+            lua.inspect_stack(level, |frame| {
+                frame
+                    .source()
+                    .source
+                    .and_then(|s| s.strip_prefix('@').map(str::to_owned))
+            })
+        })
+        .flatten()
+        .find(|source| source.starts_with("res://") || source.starts_with("user://"))
 }
 
 /// The script path a module name stands for.
@@ -55,6 +77,8 @@ pub fn resolve(name: &str) -> Result<String, Error> {
 
 impl Libraries {
     /// The module for `path`, loading it with `load` (which compiles the file) on first use.
+    /// `requirer` is the script asking (see [`calling_script`]); when unknown, the module being
+    /// loaded further up counts as the one asking.
     ///
     /// # Errors
     /// [`Error::RequireCycle`] when `path` is already being loaded further up, and whatever
@@ -62,11 +86,62 @@ impl Libraries {
     pub fn require(
         &self,
         path: &str,
+        requirer: Option<&str>,
         load: impl FnOnce(&str) -> Result<Function, Error>,
     ) -> Result<Value, Error> {
+        let requirer = requirer
+            .map(str::to_owned)
+            .or_else(|| self.loading.borrow().last().cloned());
+        if let Some(requirer) = requirer {
+            self.dependencies.borrow_mut().record(&requirer, path);
+        }
         if let Some(value) = self.loaded.borrow().get(path) {
             return Ok(value.clone());
         }
+        let value = self.run(path, load)?;
+        self.loaded
+            .borrow_mut()
+            .insert(path.to_owned(), value.clone());
+        Ok(value)
+    }
+
+    /// Runs a loaded module again from `load` (its file changed), replacing its value for
+    /// every later `require`. On failure the old value stays, with the old edges.
+    /// `Ok(None)` when `path` is not a loaded module.
+    ///
+    /// # Errors
+    /// As [`Self::require`].
+    pub fn reload(
+        &self,
+        path: &str,
+        load: impl FnOnce(&str) -> Result<Function, Error>,
+    ) -> Result<Option<Value>, Error> {
+        if !self.is_loaded(path) {
+            return Ok(None);
+        }
+        let old_edges = self.dependencies.borrow_mut().take_requires_of(path);
+        match self.run(path, load) {
+            Ok(value) => {
+                self.loaded
+                    .borrow_mut()
+                    .insert(path.to_owned(), value.clone());
+                Ok(Some(value))
+            }
+            Err(e) => {
+                let mut dependencies = self.dependencies.borrow_mut();
+                dependencies.take_requires_of(path);
+                dependencies.restore(path, old_edges);
+                Err(e)
+            }
+        }
+    }
+
+    /// Runs the chunk of `path` as a module, guarding against cycles.
+    fn run(
+        &self,
+        path: &str,
+        load: impl FnOnce(&str) -> Result<Function, Error>,
+    ) -> Result<Value, Error> {
         {
             let loading = self.loading.borrow();
             if let Some(at) = loading.iter().position(|p| p == path) {
@@ -82,19 +157,47 @@ impl Libraries {
                 .map_err(|e| ScriptError::from_lua(&e, path).into())
         });
         self.loading.borrow_mut().pop();
-        let value = match result? {
+        Ok(match result? {
             Value::Nil => Value::Boolean(true),
             other => other,
-        };
-        self.loaded
-            .borrow_mut()
-            .insert(path.to_owned(), value.clone());
-        Ok(value)
+        })
     }
 
     /// Forgets the module of `path`, so the next `require` runs it again.
     pub fn forget(&self, path: &str) -> bool {
         self.loaded.borrow_mut().remove(path).is_some()
+    }
+
+    /// Whether `path` is a loaded module.
+    pub fn is_loaded(&self, path: &str) -> bool {
+        self.loaded.borrow().contains_key(path)
+    }
+
+    /// Records that the script `requirer` uses the module `required` (for scripts that
+    /// reach a module some other way than `require`).
+    pub fn record(&self, requirer: &str, required: &str) {
+        self.dependencies.borrow_mut().record(requirer, required);
+    }
+
+    /// The changed scripts and every script that requires them, transitively, each after
+    /// what it requires (see [`Dependencies::reload_order`]).
+    pub fn reload_order(&self, changed: &[String]) -> Vec<String> {
+        self.dependencies
+            .borrow()
+            .reload_order(changed.iter().map(String::as_str))
+    }
+
+    /// The scripts that require `path`, directly.
+    pub fn dependents_of(&self, path: &str) -> BTreeSet<String> {
+        self.dependencies.borrow().dependents_of(path)
+    }
+
+    /// A script file moved: its module (if loaded) and its edges follow it.
+    pub fn rename(&self, from: &str, to: &str) {
+        if let Some(value) = self.loaded.borrow_mut().remove(from) {
+            self.loaded.borrow_mut().insert(to.to_owned(), value);
+        }
+        self.dependencies.borrow_mut().rename(from, to);
     }
 
     /// How many modules are loaded.

@@ -16,6 +16,33 @@ pub struct StatsSnapshot {
     pub bytecode: BytecodeStats,
     pub names: NameStats,
     pub tasks: TaskStats,
+    pub reload: ReloadStats,
+}
+
+/// Hot reload. Latencies run from the file event to the new code being active.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ReloadStats {
+    /// Whether the file watcher is on in this process.
+    pub watching: bool,
+    /// Scripts reloaded, and changed scripts that failed to load (their old code kept running).
+    pub reloads: u64,
+    pub failures: u64,
+    /// Latency of the last reload, and the median and 95th percentile of recent ones.
+    pub last_ms: f64,
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+    /// The latest reloads, newest first.
+    pub recent: Vec<ReloadRecord>,
+}
+
+/// One reload in [`ReloadStats::recent`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ReloadRecord {
+    pub path: String,
+    /// Latency; 0 for a failure.
+    pub ms: f64,
+    /// Empty for a success, else the error (`path:line: message`).
+    pub error: String,
 }
 
 /// Interned engine names (property, method and signal names used from Lua).
