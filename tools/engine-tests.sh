@@ -5,7 +5,9 @@
 #      the editor with no error);
 #   3. runs the test runner scene, which quits with the number of failures;
 #   4. runs the bytecode cache test that spans two engine runs (cache_runs_test.gd);
-#   5. exports the project as a pack and checks its scripts load without compiling.
+#   5. exports the project as a pack and checks its scripts load without compiling;
+#   6. opens a copy of tests/editor in the editor, where a test plugin moves and deletes
+#      scripts as the FileSystem dock does and checks that nodes follow.
 # Any run whose log shows a GDScript error, a library that failed to load, or objects leaked
 # at exit fails, whatever its exit code. Extra arguments go to the runner (--only=substring).
 set -uo pipefail
@@ -96,5 +98,20 @@ if [[ $code != 0 || ! -f $pack ]]; then
 	status=1
 else
 	run_runner export-run "" -- --only=export_runs_test "--pack=$pack"
+fi
+echo "== editor: scripts moved in the FileSystem dock"
+# A fresh copy under the repository (the engine may run in a tree that sees only it): the
+# test moves and deletes files.
+editor_project="$repo_root/target/editor-tests/project"
+rm -rf "$editor_project"
+mkdir -p "$(dirname "$editor_project")"
+cp -rL "$repo_root/tests/editor" "$editor_project"
+timeout 300 "$godot" --headless --editor --path "$editor_project" >"$logs/editor-tests.log" 2>&1
+code=$?
+grep -E "^(PASS|FAIL) " "$logs/editor-tests.log"
+check_log "$logs/editor-tests.log" "editor tests" || status=1
+if [[ $code != 0 ]] || ! grep -q "^editor tests: 0 failed" "$logs/editor-tests.log"; then
+	echo "FAIL editor tests: exit code $code (log: $logs/editor-tests.log)"
+	status=1
 fi
 exit $status

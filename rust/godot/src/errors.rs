@@ -38,16 +38,22 @@ pub fn to_godot_error<T>(state: &RuntimeState, result: Result<T, Error>) -> godo
         Ok(_) => godot::global::Error::OK,
         Err(err) => {
             report(state, &err);
-            match err {
-                Error::ScriptNotFound { .. } => godot::global::Error::ERR_FILE_NOT_FOUND,
-                Error::ScriptUnreadable { .. } => godot::global::Error::ERR_FILE_CANT_READ,
-                Error::BadScriptPath { .. } | Error::BadModuleName { .. } => {
-                    godot::global::Error::ERR_INVALID_PARAMETER
-                }
-                Error::RequireCycle { .. } => godot::global::Error::ERR_CYCLIC_LINK,
-                Error::NotAModule { .. } => godot::global::Error::ERR_INVALID_DATA,
-                Error::Script(_) => godot::global::Error::ERR_SCRIPT_FAILED,
-            }
+            error_code(&err)
         }
+    }
+}
+
+/// Godot's error code for a core error (already reported).
+pub fn error_code(err: &Error) -> godot::global::Error {
+    match err {
+        Error::ScriptNotFound { .. } => godot::global::Error::ERR_FILE_NOT_FOUND,
+        Error::ScriptUnreadable { .. } => godot::global::Error::ERR_FILE_CANT_READ,
+        Error::BadScriptPath { .. } | Error::BadModuleName { .. } => {
+            godot::global::Error::ERR_INVALID_PARAMETER
+        }
+        Error::RequireCycle { .. } => godot::global::Error::ERR_CYCLIC_LINK,
+        Error::NotAModule { .. } => godot::global::Error::ERR_INVALID_DATA,
+        Error::WatchFailed { .. } => godot::global::Error::ERR_CANT_OPEN,
+        Error::Script(_) => godot::global::Error::ERR_SCRIPT_FAILED,
     }
 }

@@ -9,6 +9,8 @@ use godot::init::{ExtensionLibrary, InitStage, gdextension};
 mod bridge;
 mod errors;
 mod logging;
+mod reload;
+mod running;
 mod runtime;
 mod script_node;
 mod settings;

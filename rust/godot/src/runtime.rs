@@ -9,8 +9,8 @@ use godot::prelude::*;
 use lua_runtime_core::BytecodeCache;
 
 use crate::bridge::convert;
-use crate::errors::to_godot_error;
-use crate::state;
+use crate::errors::{error_code, to_godot_error};
+use crate::{reload, state};
 
 /// The Lua runtime: one shared Lua state for every LuaScriptNode, its caches and statistics.
 ///
@@ -31,6 +31,11 @@ impl LuaRuntime {
     /// Errors that repeat every frame are emitted once per few seconds, not every frame.
     #[signal]
     fn script_error(path: GString, line: i64, message: GString);
+
+    /// Scripts were reloaded (hot reload): `path` runs its new code in every node, `msec` after
+    /// its file changed (or after `reload_script` was called).
+    #[signal]
+    fn script_reloaded(path: GString, msec: f64);
 
     /// Runs Lua statements in the shared state. Errors are reported (log and `script_error`)
     /// and returned as an error code.
@@ -103,9 +108,10 @@ impl LuaRuntime {
     }
 
     /// The runtime's statistics: `lua` (flavour, memory_bytes), `scripts` (loaded, modules,
-    /// instances), `errors` (total, reported, suppressed) and `bytecode` (the cache: hits per
-    /// level, misses, compiles, failures, rejected files, evictions, bytes, times; see the
-    /// Lua API reference for every key).
+    /// instances), `errors` (total, reported, suppressed), `bytecode` (the cache: hits per
+    /// level, misses, compiles, failures, rejected files, evictions, bytes, times) and
+    /// `reload` (watching, reloads, failures, latencies); see the Lua API reference for every
+    /// key.
     #[func]
     fn get_stats(&self) -> VarDictionary {
         let Some(state) = state::get() else {
@@ -171,6 +177,67 @@ impl LuaRuntime {
         GString::from(crate::source::shipped_path(&path.to_string(), strip).as_str())
     }
 
+    /// Reloads the script at `path` now, and every script that `require`s it, keeping each
+    /// node's `self`. On an error the old code keeps running, the error is reported, and its
+    /// code is returned. A script nothing has loaded is left alone (and this returns OK).
+    #[func]
+    fn reload_script(&self, path: GString) -> godot::global::Error {
+        let Some(state) = state::get() else {
+            return godot::global::Error::ERR_UNAVAILABLE;
+        };
+        let outcome = reload::reload(&state, &[path.to_string()], std::time::Instant::now());
+        outcome
+            .failed
+            .first()
+            .map_or(godot::global::Error::OK, error_code)
+    }
+
+    /// Reloads every loaded script whose file changed since it was loaded (and what requires
+    /// it); returns the paths reloaded. The editor calls this when its file system changes.
+    #[func]
+    fn reload_changed(&self) -> PackedStringArray {
+        let Some(state) = state::get() else {
+            return PackedStringArray::new();
+        };
+        let changed = state.changed_scripts();
+        if changed.is_empty() {
+            return PackedStringArray::new();
+        }
+        let outcome = reload::reload(&state, &changed, std::time::Instant::now());
+        outcome
+            .reloaded
+            .iter()
+            .map(|p| GString::from(p.as_str()))
+            .collect()
+    }
+
+    /// Tells the runtime a script file moved (the editor's FileSystem dock calls this through
+    /// the plugin): loaded modules, `require` links and cache entries follow the file.
+    #[func]
+    fn script_moved(&self, from: GString, to: GString) {
+        if let Some(state) = state::get() {
+            state.script_moved(&from.to_string(), &to.to_string());
+        }
+    }
+
+    /// Turns the hot reload file watcher on or off (its default comes from the project
+    /// setting `lua_runtime/hot_reload/enabled`). Fails where the scripts are not plain files
+    /// (an exported game).
+    #[func]
+    fn set_hot_reload_enabled(&self, enabled: bool) -> godot::global::Error {
+        let Some(state) = state::get() else {
+            return godot::global::Error::ERR_UNAVAILABLE;
+        };
+        let result = reload::set_watching(&state, enabled);
+        to_godot_error(&state, result)
+    }
+
+    /// Whether the hot reload file watcher is on.
+    #[func]
+    fn is_hot_reload_enabled(&self) -> bool {
+        state::get().is_some_and(|s| s.reload.watching())
+    }
+
     /// Runs a full Lua garbage collection.
     #[func]
     fn collect_garbage(&self) {
@@ -194,7 +261,7 @@ fn singleton_object() -> Option<Gd<Object>> {
 }
 
 /// Signals of the singleton, disconnected at shutdown (see [`disconnect_all`]).
-const SIGNALS: [&str; 2] = ["script_loaded", "script_error"];
+const SIGNALS: [&str; 3] = ["script_loaded", "script_error", "script_reloaded"];
 
 /// Drops every connection to the singleton's signals.
 ///
@@ -220,6 +287,15 @@ pub fn disconnect_all() {
 pub fn emit_script_loaded(path: &str) {
     if let Some(mut runtime) = singleton_object() {
         runtime.emit_signal("script_loaded", &[GString::from(path).to_variant()]);
+    }
+}
+
+pub fn emit_script_reloaded(path: &str, msec: f64) {
+    if let Some(mut runtime) = singleton_object() {
+        runtime.emit_signal(
+            "script_reloaded",
+            &[GString::from(path).to_variant(), msec.to_variant()],
+        );
     }
 }
 

@@ -2,12 +2,13 @@
 
 use std::rc::Rc;
 
-use godot::classes::{INode, InputEvent, Node, Object};
+use godot::classes::{Engine, FileAccess, INode, InputEvent, Node, Object};
 use godot::prelude::*;
 use mlua::{Function, IntoLuaMulti, Table};
 
 use crate::bridge::convert;
 use crate::bridge::object::LuaObject;
+use crate::running::Instance;
 use crate::state;
 
 /// Runs a Lua script on this node: the script returns a table of callbacks (`_ready`,
@@ -16,8 +17,13 @@ use crate::state;
 ///
 /// Scripts run in order of `execution_order` (lower first), ties broken by tree order, so the
 /// order is the same every frame and every run.
+///
+/// With hot reload on, saving the script gives the node the new code at once; `self` keeps
+/// its state, and the script's `_on_reload(self, old_module)` runs when it defines one.
 #[derive(GodotClass)]
-#[class(base = Node, init)]
+// A tool class so the editor can show its configuration warnings; scripts never run in the
+// editor.
+#[class(base = Node, init, tool)]
 pub struct LuaScriptNode {
     /// The Lua script to run.
     #[export(file = "*.lua")]
@@ -39,40 +45,35 @@ pub struct LuaScriptNode {
     target_path: NodePath,
 
     instance: Option<Rc<Instance>>,
+    /// Why the script did not start, when it did not.
+    load_error: Option<String>,
     base: Base<Node>,
-}
-
-/// A running script: its module and this node's state table.
-struct Instance {
-    path: String,
-    state: Table,
-    module: Table,
-}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        if let Some(state) = state::existing() {
-            state.instance_dropped();
-        }
-    }
 }
 
 #[godot_api]
 impl INode for LuaScriptNode {
     fn ready(&mut self) {
+        if Engine::singleton().is_editor_hint() {
+            let mut node = self.base_mut();
+            node.set_process(false);
+            node.set_physics_process(false);
+            node.set_process_input(false);
+            return;
+        }
         self.start();
-        let has = |name| {
-            self.instance
-                .as_ref()
-                .is_some_and(|i| callback(&i.module, name).is_some())
-        };
-        let (process, physics, input) = (has("_process"), has("_physics_process"), has("_input"));
-        let mut node = self.base_mut();
-        node.set_process(process);
-        node.set_physics_process(physics);
-        node.set_process_input(input);
-        drop(node);
+        let module = self.instance.as_ref().map(|i| i.module());
+        let mut node = self.to_gd().upcast::<Node>();
+        follow_callbacks(&mut node, module.as_ref());
         self.call_back("_ready", ());
+    }
+
+    fn get_configuration_warnings(&self) -> PackedStringArray {
+        let mut warnings = PackedStringArray::new();
+        let problem = self.script_problem();
+        if !problem.is_empty() {
+            warnings.push(&problem);
+        }
+        warnings
     }
 
     fn process(&mut self, delta: f64) {
@@ -140,7 +141,7 @@ impl LuaScriptNode {
         let Some(state) = state::get() else {
             return Variant::nil();
         };
-        let Some(function) = callback(&instance.module, &name.to_string()) else {
+        let Some(function) = instance.callback(&name.to_string()) else {
             godot_error!("{}: the script has no function '{name}'", instance.path);
             return Variant::nil();
         };
@@ -181,11 +182,38 @@ impl LuaScriptNode {
     fn is_running(&self) -> bool {
         self.instance.is_some()
     }
+
+    /// What is wrong with the node's script, or an empty string: no script set, the file
+    /// missing (moved or deleted), or the error that stopped it from loading. The editor shows
+    /// the same text as the node's warning.
+    #[func]
+    fn script_problem(&self) -> GString {
+        let path = self.script_path.to_string();
+        let problem = if path.is_empty() {
+            "No script: set script_path to a .lua file.".to_owned()
+        } else if !FileAccess::file_exists(&path) {
+            format!("Script missing: {path} (moved or deleted?). Point script_path at the file.")
+        } else if let (None, Some(error)) = (&self.instance, &self.load_error) {
+            error.clone()
+        } else {
+            String::new()
+        };
+        GString::from(problem.as_str())
+    }
 }
 
 /// The function `name` of a module, if it defines one.
-fn callback(module: &Table, name: &str) -> Option<Function> {
+pub fn callback(module: &Table, name: &str) -> Option<Function> {
     module.raw_get::<Option<Function>>(name).ok().flatten()
+}
+
+/// Turns the node's processing on for exactly the callbacks `module` defines (none without a
+/// module), so a node pays nothing for callbacks its script lacks.
+pub fn follow_callbacks(node: &mut Gd<Node>, module: Option<&Table>) {
+    let has = |name| module.is_some_and(|m| callback(m, name).is_some());
+    node.set_process(has("_process"));
+    node.set_physics_process(has("_physics_process"));
+    node.set_process_input(has("_input"));
 }
 
 impl LuaScriptNode {
@@ -197,11 +225,17 @@ impl LuaScriptNode {
         }
         let Some(state) = state::get() else { return };
         let node = self.to_gd().upcast::<Object>();
-        let _guard = self.base_mut();
-        let module = match state.module(&path) {
+        let id = node.instance_id();
+        let guard = self.base_mut();
+        let loaded = state.module(&path);
+        drop(guard);
+        let module = match loaded {
             Ok(module) => module,
             Err(err) => {
                 state.report(&err);
+                self.load_error = Some(err.to_string());
+                // Hot reload starts the node when the file changes and loads.
+                state.running.wait_for(&path, id);
                 return;
             }
         };
@@ -209,18 +243,24 @@ impl LuaScriptNode {
             .bridge
             .instances
             .create(state.host.lua(), node, module.clone());
-        drop(_guard);
         match created {
             Ok(table) => {
-                state.instance_created();
-                self.instance = Some(Rc::new(Instance {
-                    path,
-                    state: table,
-                    module,
-                }));
+                self.load_error = None;
+                let instance = Rc::new(Instance::new(path, id, table, module));
+                state.running.add(&instance);
+                self.instance = Some(instance);
             }
             Err(e) => state.report(&lua_runtime_core::ScriptError::from_lua(&e, &path).into()),
         }
+    }
+
+    /// Starts a node whose script failed to load before and loads now (hot reload): as at
+    /// `_ready`, its callbacks turn on and `_ready` runs.
+    pub fn start_late(&mut self) {
+        if self.instance.is_some() || !self.base().is_inside_tree() {
+            return;
+        }
+        self.ready();
     }
 
     /// Calls `name(self, args...)` if the script defines it; an error is reported and the
@@ -232,7 +272,7 @@ impl LuaScriptNode {
         let Some(instance) = self.instance.clone() else {
             return;
         };
-        let Some(function) = callback(&instance.module, name) else {
+        let Some(function) = instance.callback(name) else {
             return;
         };
         let Some(state) = state::get() else { return };

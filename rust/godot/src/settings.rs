@@ -14,6 +14,10 @@ pub const CACHE_DIRECTORY: &str = "lua_runtime/bytecode_cache/directory";
 pub const CACHE_MAX_DISK: &str = "lua_runtime/bytecode_cache/max_disk_bytes";
 pub const CACHE_WARM: &str = "lua_runtime/bytecode_cache/warm_on_startup";
 pub const EXPORT_STRIP_SOURCE: &str = "lua_runtime/export/strip_source";
+pub const HOT_RELOAD_ENABLED: &str = "lua_runtime/hot_reload/enabled";
+pub const HOT_RELOAD_DEBOUNCE: &str = "lua_runtime/hot_reload/debounce_ms";
+
+const DEFAULT_DEBOUNCE_MS: i64 = 20;
 
 const MIB: i64 = 1 << 20;
 
@@ -50,6 +54,13 @@ pub fn register() {
         ),
         bool_setting(CACHE_WARM, true),
         bool_setting(EXPORT_STRIP_SOURCE, false),
+        bool_setting(HOT_RELOAD_ENABLED, true),
+        (
+            HOT_RELOAD_DEBOUNCE.to_owned(),
+            DEFAULT_DEBOUNCE_MS.to_variant(),
+            PropertyHint::RANGE,
+            "0,1000,1,suffix:ms".to_owned(),
+        ),
     ];
     for (name, default, hint, hint_string) in entries {
         if !settings.has_setting(&name) {
@@ -96,6 +107,16 @@ pub fn cache_config() -> Option<CacheConfig> {
 /// Whether start-up warming is on.
 pub fn warm_on_startup() -> bool {
     get(CACHE_WARM, true)
+}
+
+/// Whether hot reload watches the project's scripts (where they are plain files).
+pub fn hot_reload_enabled() -> bool {
+    get(HOT_RELOAD_ENABLED, true)
+}
+
+/// How long the watcher waits for a burst of file events to end before reloading.
+pub fn hot_reload_debounce_ms() -> u64 {
+    u64::try_from(get(HOT_RELOAD_DEBOUNCE, DEFAULT_DEBOUNCE_MS).clamp(0, 1000)).unwrap_or(20)
 }
 
 /// The project folder on disk, when scripts are plain files there (the editor, or a game run

@@ -5,10 +5,11 @@
 //! borrowed Godot object. Borrows of its `RefCell`s are kept short and never span a Lua call.
 
 use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use godot::obj::InstanceId;
-use lua_runtime_core::bytecode::Request;
+use lua_runtime_core::bytecode::{Request, SourceHash};
 use lua_runtime_core::errors::ErrorReporter;
 use lua_runtime_core::host::require::Libraries;
 use lua_runtime_core::host::tasks::{Outcome, Parked, Tasks};
@@ -16,7 +17,9 @@ use lua_runtime_core::stats::{LuaStats, ScriptStats};
 use lua_runtime_core::{BytecodeCache, Error, LUA_FLAVOUR, LuaHost, ScriptError, StatsSnapshot};
 use mlua::{Function, IntoLuaMulti, MultiValue, Table};
 
-use crate::{bridge, errors, settings, source};
+use crate::reload::HotReload;
+use crate::running::Running;
+use crate::{bridge, errors, reload, settings, source};
 
 /// The Lua host and the bookkeeping around it.
 pub struct RuntimeState {
@@ -29,7 +32,11 @@ pub struct RuntimeState {
     pub tasks: Tasks,
     /// Modules loaded with `require`.
     pub libraries: Libraries,
-    instances: Cell<u64>,
+    /// The nodes running each script.
+    pub running: Running,
+    pub reload: HotReload,
+    /// The source each loaded script was compiled from, to tell which files changed since.
+    sources: RefCell<HashMap<String, SourceHash>>,
 }
 
 thread_local! {
@@ -83,16 +90,17 @@ pub fn existing() -> Option<Rc<RuntimeState>> {
 /// When the main loop starts: starts the runtime and, if the project wants it, compiles every
 /// script in the background.
 pub fn start() {
-    if settings::warm_on_startup()
-        && let Some(state) = get()
-    {
+    let Some(state) = get() else { return };
+    if settings::warm_on_startup() {
         state.warm();
     }
+    reload::start(&state);
 }
 
 /// Once per frame, after every node's `_process`.
 pub fn frame() {
     if let Some(state) = existing() {
+        reload::poll(&state);
         errors::flush(&state);
     }
 }
@@ -122,7 +130,9 @@ impl RuntimeState {
             cache,
             tasks,
             libraries: Libraries::default(),
-            instances: Cell::new(0),
+            running: Running::default(),
+            reload: HotReload::default(),
+            sources: RefCell::new(HashMap::new()),
         })
     }
 
@@ -210,7 +220,9 @@ impl RuntimeState {
     pub fn chunk(&self, path: &str) -> Result<Function, Error> {
         lua_runtime_core::host::check_script_path(path)?;
         let Some(cache) = &self.cache else {
-            return self.host.compile(path, &source::read(path)?);
+            let text = source::read(path)?;
+            self.remember_source(path, &text);
+            return self.host.compile(path, &text);
         };
         let strip = cache.strips();
         let shipped = || source::read_shipped(path, strip);
@@ -221,14 +233,17 @@ impl RuntimeState {
             shipped: Some(&shipped),
         };
         match source::read_with_fingerprint(path) {
-            Ok((text, fingerprint)) => self.host.chunk_cached(
-                Request {
-                    source: Some(&text),
-                    fingerprint: Some(fingerprint),
-                    ..request
-                },
-                cache,
-            ),
+            Ok((text, fingerprint)) => {
+                self.remember_source(path, &text);
+                self.host.chunk_cached(
+                    Request {
+                        source: Some(&text),
+                        fingerprint: Some(fingerprint),
+                        ..request
+                    },
+                    cache,
+                )
+            }
             // An exported game may ship bytecode without the source.
             Err(missing @ Error::ScriptNotFound { .. }) => {
                 if !source::has_shipped(path, strip) {
@@ -240,12 +255,42 @@ impl RuntimeState {
         }
     }
 
-    pub fn instance_created(&self) {
-        self.instances.set(self.instances.get() + 1);
+    fn remember_source(&self, path: &str, text: &str) {
+        self.sources
+            .borrow_mut()
+            .insert(path.to_owned(), SourceHash::of(text));
     }
 
-    pub fn instance_dropped(&self) {
-        self.instances.set(self.instances.get().saturating_sub(1));
+    /// Loaded scripts whose file is no longer the source they were compiled from (edited,
+    /// replaced or deleted), in path order.
+    pub fn changed_scripts(&self) -> Vec<String> {
+        let known: Vec<(String, SourceHash)> = self
+            .sources
+            .borrow()
+            .iter()
+            .map(|(p, h)| (p.clone(), *h))
+            .collect();
+        let mut changed: Vec<String> = known
+            .into_iter()
+            .filter(|(path, hash)| {
+                source::read(path).map_or(true, |text| SourceHash::of(&text) != *hash)
+            })
+            .map(|(path, _)| path)
+            .collect();
+        changed.sort();
+        changed
+    }
+
+    /// A script file moved (renamed in the editor): what the runtime keeps by path follows it.
+    pub fn script_moved(&self, from: &str, to: &str) {
+        self.host.rename_module(from, to);
+        self.libraries.rename(from, to);
+        if let Some(hash) = self.sources.borrow_mut().remove(from) {
+            self.sources.borrow_mut().insert(to.to_owned(), hash);
+        }
+        if let Some(cache) = &self.cache {
+            cache.invalidate(from);
+        }
     }
 
     /// Reports an error through the one error path (log, `script_error`, counters).
@@ -262,7 +307,7 @@ impl RuntimeState {
             scripts: ScriptStats {
                 loaded: self.host.scripts_loaded(),
                 modules: self.host.module_count() as u64,
-                instances: self.instances.get(),
+                instances: self.running.count(),
                 required: self.libraries.count() as u64,
             },
             errors: self.reporter.borrow().stats(),
@@ -273,6 +318,7 @@ impl RuntimeState {
                 .unwrap_or_default(),
             names: self.bridge.names.stats(),
             tasks: self.tasks.stats(),
+            reload: self.reload.stats(),
         }
     }
 }

@@ -56,6 +56,14 @@ impl InstanceFunctions {
     }
 }
 
+/// Points an existing `self` at a new version of its script (hot reload).
+pub fn set_module(state: &Table, module: Table) -> mlua::Result<()> {
+    match state.metatable() {
+        Some(meta) => meta.raw_set(MODULE, module),
+        None => Ok(()),
+    }
+}
+
 fn node_userdata(state: &Table) -> mlua::Result<Option<mlua::AnyUserData>> {
     match state.metatable() {
         Some(meta) => meta.raw_get(NODE),

@@ -79,17 +79,22 @@ fn userdata_name(ud: &AnyUserData) -> String {
 
 /// `require(name)`: a `res://` path or a dotted name under `res://`, loaded once.
 fn require_function(lua: &Lua) -> mlua::Result<Function> {
-    lua.create_function(|_, name: String| {
+    lua.create_function(|lua, name: String| {
         let state = crate::state::existing()
             .ok_or_else(|| mlua::Error::runtime("the Lua runtime is shutting down"))?;
         let path = lua_runtime_core::host::require::resolve(&name)
             .map_err(|e| mlua::Error::runtime(e.to_string()))?;
+        let requirer = lua_runtime_core::host::require::calling_script(lua);
         if let Some(module) = state.host.module(&path) {
+            // A node script required as a module: still an edge for hot reload.
+            if let Some(requirer) = &requirer {
+                state.libraries.record(requirer, &path);
+            }
             return Ok(Value::Table(module));
         }
         state
             .libraries
-            .require(&path, |p| state.chunk(p))
+            .require(&path, requirer.as_deref(), |p| state.chunk(p))
             .map_err(|e| mlua::Error::runtime(e.to_string()))
     })
 }

@@ -1,0 +1,3 @@
+return {
+	_process = function(self, delta) end,
+}

@@ -1,0 +1,2 @@
+tool_version = 1
+return {}
