@@ -3,6 +3,7 @@
 #   benches/engine.sh            every benchmark
 #   benches/engine.sh bytecode   the bytecode cache at start-up
 #   benches/engine.sh api        engine API calls from Lua against GDScript
+#   benches/engine.sh reload     hot reload latency with 200 scripts, and idle CPU
 # Prints the `BENCH` lines that docs/benchmarks.md records.
 set -euo pipefail
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -36,4 +37,9 @@ fi
 if [[ $which == all || $which == api ]]; then
 	echo "== engine API calls: Lua against GDScript, ns per call"
 	run api-calls -s res://api_calls.gd
+fi
+
+if [[ $which == all || $which == reload ]]; then
+	echo "== hot reload: 200 scripts, 100 reloads; idle CPU with the watcher on and off"
+	run hot-reload -s res://hot_reload.gd
 fi

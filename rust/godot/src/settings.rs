@@ -17,7 +17,7 @@ pub const EXPORT_STRIP_SOURCE: &str = "lua_runtime/export/strip_source";
 pub const HOT_RELOAD_ENABLED: &str = "lua_runtime/hot_reload/enabled";
 pub const HOT_RELOAD_DEBOUNCE: &str = "lua_runtime/hot_reload/debounce_ms";
 
-const DEFAULT_DEBOUNCE_MS: i64 = 20;
+const DEFAULT_DEBOUNCE_MS: i64 = 15;
 
 const MIB: i64 = 1 << 20;
 
@@ -116,7 +116,7 @@ pub fn hot_reload_enabled() -> bool {
 
 /// How long the watcher waits for a burst of file events to end before reloading.
 pub fn hot_reload_debounce_ms() -> u64 {
-    u64::try_from(get(HOT_RELOAD_DEBOUNCE, DEFAULT_DEBOUNCE_MS).clamp(0, 1000)).unwrap_or(20)
+    u64::try_from(get(HOT_RELOAD_DEBOUNCE, DEFAULT_DEBOUNCE_MS).clamp(0, 1000)).unwrap_or(15)
 }
 
 /// The project folder on disk, when scripts are plain files there (the editor, or a game run

@@ -134,41 +134,58 @@ fn debounce(
     filter: &Filter,
     window: Duration,
 ) {
-    let collect = |event: notify::Result<Event>, into: &mut BTreeSet<String>| match event {
-        Ok(event) if changes_content(&event.kind) => {
-            into.extend(event.paths.iter().filter_map(|p| filter.script(p)));
+    // The scripts an event changed; reads (the runtime's own, when it reloads) change none.
+    let scripts = |event: notify::Result<Event>| -> Vec<String> {
+        match event {
+            Ok(event) if changes_content(&event.kind) => event
+                .paths
+                .iter()
+                .filter_map(|p| filter.script(p))
+                .collect(),
+            Ok(_) => Vec::new(),
+            Err(e) => {
+                tracing::warn!("file watcher: {e}");
+                Vec::new()
+            }
         }
-        Ok(_) => {}
-        Err(e) => tracing::warn!("file watcher: {e}"),
     };
     // Blocks in the kernel until something happens: this is the idle state.
     while let Ok(first) = events.recv() {
+        let mut paths: BTreeSet<String> = scripts(first).into_iter().collect();
+        if paths.is_empty() {
+            continue;
+        }
         let noticed = Instant::now();
-        let mut paths = BTreeSet::new();
-        collect(first, &mut paths);
         let deadline = noticed + window * MAX_WINDOWS_PER_BATCH;
+        // The window restarts with each change to a script, not with unrelated events.
+        let mut quiet_at = noticed + window;
         let mut open = true;
-        while open {
-            let wait = window.min(deadline.saturating_duration_since(Instant::now()));
+        loop {
+            let now = Instant::now();
+            let wait = quiet_at.min(deadline).saturating_duration_since(now);
             if wait.is_zero() {
                 break;
             }
             match events.recv_timeout(wait) {
-                Ok(event) => collect(event, &mut paths),
+                Ok(event) => {
+                    let more = scripts(event);
+                    if !more.is_empty() {
+                        paths.extend(more);
+                        quiet_at = Instant::now() + window;
+                    }
+                }
                 Err(RecvTimeoutError::Timeout) => break,
-                Err(RecvTimeoutError::Disconnected) => open = false,
+                Err(RecvTimeoutError::Disconnected) => {
+                    open = false;
+                    break;
+                }
             }
         }
-        if !paths.is_empty() {
-            let batch = Batch {
-                paths: paths.into_iter().collect(),
-                noticed,
-            };
-            if batches.send(batch).is_err() {
-                return;
-            }
-        }
-        if !open {
+        let batch = Batch {
+            paths: paths.into_iter().collect(),
+            noticed,
+        };
+        if batches.send(batch).is_err() || !open {
             return;
         }
     }
