@@ -95,8 +95,16 @@ pub fn poll(state: &RuntimeState) {
         None => return,
     };
     for batch in batches {
-        let changed: Vec<String> = batch.paths.iter().map(|p| format!("res://{p}")).collect();
-        reload(state, &changed, batch.noticed);
+        // A save that wrote the same text (or a touch) is no change.
+        let changed: Vec<String> = batch
+            .paths
+            .iter()
+            .map(|p| format!("res://{p}"))
+            .filter(|path| state.source_changed(path))
+            .collect();
+        if !changed.is_empty() {
+            reload(state, &changed, batch.noticed);
+        }
     }
 }
 

@@ -264,21 +264,20 @@ impl RuntimeState {
     /// Loaded scripts whose file is no longer the source they were compiled from (edited,
     /// replaced or deleted), in path order.
     pub fn changed_scripts(&self) -> Vec<String> {
-        let known: Vec<(String, SourceHash)> = self
-            .sources
-            .borrow()
-            .iter()
-            .map(|(p, h)| (p.clone(), *h))
-            .collect();
-        let mut changed: Vec<String> = known
-            .into_iter()
-            .filter(|(path, hash)| {
-                source::read(path).map_or(true, |text| SourceHash::of(&text) != *hash)
-            })
-            .map(|(path, _)| path)
-            .collect();
-        changed.sort();
-        changed
+        let mut known: Vec<String> = self.sources.borrow().keys().cloned().collect();
+        known.sort();
+        known.retain(|path| self.source_changed(path));
+        known
+    }
+
+    /// Whether the file at `path` differs from the source last compiled from it (true when
+    /// it was never compiled, or cannot be read now). A save that wrote the same text, or a
+    /// touch, is no change.
+    pub fn source_changed(&self, path: &str) -> bool {
+        let Some(known) = self.sources.borrow().get(path).copied() else {
+            return true;
+        };
+        source::read(path).map_or(true, |text| SourceHash::of(&text) != known)
     }
 
     /// A script file moved (renamed in the editor): what the runtime keeps by path follows it.
