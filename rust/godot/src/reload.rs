@@ -20,7 +20,7 @@ use mlua::Table;
 
 use crate::script_node::{LuaScriptNode, follow_callbacks};
 use crate::state::RuntimeState;
-use crate::{bridge, runtime, settings};
+use crate::{runtime, settings};
 
 /// The watcher (when on) and what reloading did.
 #[derive(Default)]
@@ -164,11 +164,13 @@ fn reload_one(state: &RuntimeState, path: &str, library: bool, script: bool) -> 
 /// Gives every node running `path` its new module, keeping each node's `self`.
 fn renew_instances(state: &RuntimeState, path: &str, module: &Table) {
     for instance in state.running.instances_of(path) {
-        let old = instance.replace_module(module.clone());
-        if let Err(e) = bridge::instance::set_module(&instance.state, module.clone()) {
-            state.report(&ScriptError::from_lua(&e, path).into());
-            continue;
-        }
+        let old = match instance.replace_module(module.clone()) {
+            Ok(old) => old,
+            Err(e) => {
+                state.report(&ScriptError::from_lua(&e, path).into());
+                continue;
+            }
+        };
         if let Ok(mut node) = Gd::<Node>::try_from_instance_id(instance.node) {
             follow_callbacks(&mut node, Some(module));
         }

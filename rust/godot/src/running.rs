@@ -37,9 +37,14 @@ impl Instance {
         crate::script_node::callback(&self.module.borrow(), name)
     }
 
-    /// Gives the node a new version of its script, returning the old one.
-    pub fn replace_module(&self, module: Table) -> Table {
-        self.module.replace(module)
+    /// Gives the node a new version of its script (here and in its `self`, whose lookups
+    /// fall through to it), returning the old one.
+    ///
+    /// # Errors
+    /// Only if Lua cannot allocate; the node then keeps its old version.
+    pub fn replace_module(&self, module: Table) -> mlua::Result<Table> {
+        crate::bridge::instance::set_module(&self.state, module.clone())?;
+        Ok(self.module.replace(module))
     }
 }
 

@@ -53,16 +53,13 @@ pub struct LuaScriptNode {
 #[godot_api]
 impl INode for LuaScriptNode {
     fn ready(&mut self) {
+        let mut node = self.to_gd().upcast::<Node>();
         if Engine::singleton().is_editor_hint() {
-            let mut node = self.base_mut();
-            node.set_process(false);
-            node.set_physics_process(false);
-            node.set_process_input(false);
+            follow_callbacks(&mut node, None);
             return;
         }
         self.start();
         let module = self.instance.as_ref().map(|i| i.module());
-        let mut node = self.to_gd().upcast::<Node>();
         follow_callbacks(&mut node, module.as_ref());
         self.call_back("_ready", ());
     }

@@ -116,7 +116,9 @@ pub fn hot_reload_enabled() -> bool {
 
 /// How long the watcher waits for a burst of file events to end before reloading.
 pub fn hot_reload_debounce_ms() -> u64 {
-    u64::try_from(get(HOT_RELOAD_DEBOUNCE, DEFAULT_DEBOUNCE_MS).clamp(0, 1000)).unwrap_or(15)
+    get(HOT_RELOAD_DEBOUNCE, DEFAULT_DEBOUNCE_MS)
+        .clamp(0, 1000)
+        .unsigned_abs()
 }
 
 /// The project folder on disk, when scripts are plain files there (the editor, or a game run
