@@ -7,8 +7,10 @@
 use godot::init::{ExtensionLibrary, InitStage, gdextension};
 
 mod bridge;
+mod debugger;
 mod errors;
 mod logging;
+mod monitors;
 mod reload;
 mod running;
 mod runtime;
@@ -16,6 +18,7 @@ mod script_node;
 mod settings;
 mod source;
 mod state;
+mod stats_dict;
 
 struct LuaRuntimeExtension;
 

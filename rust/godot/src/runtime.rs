@@ -10,7 +10,7 @@ use lua_runtime_core::BytecodeCache;
 
 use crate::bridge::convert;
 use crate::errors::{error_code, to_godot_error};
-use crate::{reload, state};
+use crate::{reload, state, stats_dict};
 
 /// The Lua runtime: one shared Lua state for every LuaScriptNode, its caches and statistics.
 ///
@@ -117,16 +117,16 @@ impl LuaRuntime {
         let Some(state) = state::get() else {
             return VarDictionary::new();
         };
-        json_to_variant(&state.stats().to_json())
-            .try_to()
-            .unwrap_or_default()
+        stats_dict::snapshot(&state)
     }
 
     /// Empties the bytecode cache, in memory and on disk. Loaded scripts keep running; the next
     /// load of each compiles it again.
     #[func]
     fn clear_caches(&self) {
-        with_cache(BytecodeCache::clear);
+        if let Some(state) = state::get() {
+            state.clear_caches();
+        }
     }
 
     /// Compiles every `.lua` file of the project in the background, so later loads find their
@@ -241,10 +241,8 @@ impl LuaRuntime {
     /// Runs a full Lua garbage collection.
     #[func]
     fn collect_garbage(&self) {
-        if let Some(state) = state::get()
-            && let Err(e) = state.host.collect_garbage()
-        {
-            godot_error!("Lua garbage collection failed: {e}");
+        if let Some(state) = state::get() {
+            state.collect_garbage();
         }
     }
 }
@@ -309,33 +307,5 @@ pub fn emit_script_error(path: &str, line: i64, message: &str) {
                 GString::from(message).to_variant(),
             ],
         );
-    }
-}
-
-/// Statistics JSON as nested Dictionaries; integers stay integers.
-fn json_to_variant(value: &serde_json::Value) -> Variant {
-    use serde_json::Value as J;
-    match value {
-        J::Null => Variant::nil(),
-        J::Bool(b) => b.to_variant(),
-        J::Number(n) => match n.as_i64() {
-            Some(i) => i.to_variant(),
-            None => n.as_f64().unwrap_or(0.0).to_variant(),
-        },
-        J::String(s) => GString::from(s.as_str()).to_variant(),
-        J::Array(items) => {
-            let mut array = VarArray::new();
-            for item in items {
-                array.push(&json_to_variant(item));
-            }
-            array.to_variant()
-        }
-        J::Object(map) => {
-            let mut dict = VarDictionary::new();
-            for (k, v) in map {
-                dict.set(&GString::from(k.as_str()).to_variant(), &json_to_variant(v));
-            }
-            dict.to_variant()
-        }
     }
 }

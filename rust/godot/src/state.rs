@@ -19,7 +19,7 @@ use mlua::{Function, IntoLuaMulti, MultiValue, Table};
 
 use crate::reload::HotReload;
 use crate::running::Running;
-use crate::{bridge, errors, reload, settings, source};
+use crate::{bridge, debugger, errors, monitors, reload, settings, source};
 
 /// The Lua host and the bookkeeping around it.
 pub struct RuntimeState {
@@ -95,6 +95,8 @@ pub fn start() {
         state.warm();
     }
     reload::start(&state);
+    monitors::register();
+    debugger::start();
 }
 
 /// Once per frame, after every node's `_process`.
@@ -102,11 +104,14 @@ pub fn frame() {
     if let Some(state) = existing() {
         reload::poll(&state);
         errors::flush(&state);
+        debugger::frame(&state);
     }
 }
 
 /// Closes the Lua state, releasing every engine object Lua still references.
 pub fn shutdown() {
+    debugger::stop();
+    monitors::unregister();
     SHUT_DOWN.with(|s| s.set(true));
     bridge::callable::clear();
     let state = STATE.with_borrow_mut(Option::take);
@@ -180,6 +185,20 @@ impl RuntimeState {
 
     /// Queues every `.lua` file of the project for background compilation. Only where the
     /// scripts are plain files (an exported game ships its bytecode instead).
+    /// Empties the bytecode cache, in memory and on disk.
+    pub fn clear_caches(&self) {
+        if let Some(cache) = &self.cache {
+            cache.clear();
+        }
+    }
+
+    /// Runs a full Lua garbage collection.
+    pub fn collect_garbage(&self) {
+        if let Err(e) = self.host.collect_garbage() {
+            godot::global::godot_error!("Lua garbage collection failed: {e}");
+        }
+    }
+
     pub fn warm(&self) -> bool {
         match (&self.cache, settings::project_dir()) {
             (Some(cache), Some(dir)) => {
@@ -302,6 +321,8 @@ impl RuntimeState {
             lua: LuaStats {
                 flavour: LUA_FLAVOUR.to_owned(),
                 memory_bytes: self.host.memory_bytes() as u64,
+                gc_cycles: self.host.gc_cycles(),
+                memory_by_script: self.host.memory_by_script(),
             },
             scripts: ScriptStats {
                 loaded: self.host.scripts_loaded(),

@@ -1,9 +1,13 @@
 //! Deciding what a user sees of each error: the text, and whether to show it now.
 
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use super::{Error, ErrorThrottle, Verdict};
-use crate::stats::ErrorStats;
+use crate::stats::{ErrorRecord, ErrorStats};
+
+/// How many distinct errors [`ErrorStats::recent`] keeps.
+pub const RECENT_ERRORS: usize = 30;
 
 /// How long a repeating error stays quiet between reports.
 pub const REPEAT_WINDOW: Duration = Duration::from_secs(5);
@@ -24,6 +28,7 @@ pub struct Report {
 pub struct ErrorReporter {
     throttle: ErrorThrottle,
     stats: ErrorStats,
+    recent: VecDeque<ErrorRecord>,
 }
 
 impl Default for ErrorReporter {
@@ -38,6 +43,7 @@ impl ErrorReporter {
         ErrorReporter {
             throttle: ErrorThrottle::new(window),
             stats: ErrorStats::default(),
+            recent: VecDeque::new(),
         }
     }
 
@@ -45,6 +51,7 @@ impl ErrorReporter {
     pub fn report(&mut self, err: &Error, now: Instant) -> Option<Report> {
         self.stats.total += 1;
         let (path, line, message) = (err.path(), err.line(), err.message());
+        self.remember(path, line.unwrap_or(0), &message);
         match self.throttle.record(path, line, &message, now) {
             Verdict::Suppress => {
                 self.stats.suppressed += 1;
@@ -96,9 +103,28 @@ impl ErrorReporter {
             .collect()
     }
 
-    /// Totals since start-up.
+    /// Totals since start-up, and the latest errors.
     pub fn stats(&self) -> ErrorStats {
-        self.stats.clone()
+        ErrorStats {
+            recent: self.recent.iter().cloned().collect(),
+            ..self.stats.clone()
+        }
+    }
+
+    fn remember(&mut self, path: &str, line: u32, message: &str) {
+        let same = |r: &ErrorRecord| r.line == line && r.path == path && r.message == message;
+        let mut record = match self.recent.iter().position(same) {
+            Some(at) => self.recent.remove(at).unwrap_or_default(),
+            None => ErrorRecord {
+                path: path.to_owned(),
+                line,
+                message: message.to_owned(),
+                count: 0,
+            },
+        };
+        record.count += 1;
+        self.recent.push_front(record);
+        self.recent.truncate(RECENT_ERRORS);
     }
 }
 
@@ -160,6 +186,32 @@ mod tests {
         );
         let stats = r.stats();
         assert_eq!((stats.total, stats.reported, stats.suppressed), (12, 2, 10));
+        assert_eq!(stats.recent.len(), 1, "one distinct error");
+        assert_eq!(stats.recent[0].count, 12, "repeats held back are counted");
+    }
+
+    #[test]
+    fn recent_errors_are_newest_first_and_bounded() {
+        let mut r = ErrorReporter::default();
+        let now = Instant::now();
+        for line in 1..=(RECENT_ERRORS as u32 + 5) {
+            r.report(&runtime_error(line), now);
+        }
+        r.report(&runtime_error(10), now);
+        let recent = r.stats().recent;
+        assert_eq!(recent.len(), RECENT_ERRORS);
+        assert_eq!(
+            (recent[0].line, recent[0].count),
+            (10, 2),
+            "a repeat moves to the front"
+        );
+        assert_eq!(recent[1].line, RECENT_ERRORS as u32 + 5);
+        assert!(
+            recent.iter().all(|e| e.line > 5 || e.line == 10),
+            "oldest dropped"
+        );
+        assert_eq!(recent[0].path, "res://a.lua");
+        assert_eq!(recent[0].message, "boom");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! elsewhere. The host knows nothing of Godot: the extension reads files and passes source
 //! text in, and installs the engine API into [`LuaHost::lua`].
 
+pub mod memory;
 pub mod names;
 pub mod require;
 mod sandbox;
@@ -19,12 +20,15 @@ use mlua::{Function, IntoLuaMulti, Lua, MultiValue, Table, Value};
 
 use crate::bytecode::{BytecodeCache, Level, Request, SourceHash};
 use crate::errors::{Error, ScriptError};
+use memory::HeapAccount;
 
 /// Chunk name used for code run through [`LuaHost::exec`] and [`LuaHost::eval`].
 pub const INLINE_CHUNK: &str = "(inline)";
 
 /// The sandboxed Lua state and its loaded modules.
 pub struct LuaHost {
+    /// Dropped first: it must disarm its finalizer while the state is still open.
+    heap: HeapAccount,
     lua: Lua,
     modules: RefCell<HashMap<String, Table>>,
     /// The main chunk of each loaded script, by the hash of the source it came from: loading
@@ -39,8 +43,11 @@ impl LuaHost {
     /// # Errors
     /// Fails only if Lua cannot allocate its state.
     pub fn new() -> mlua::Result<Self> {
+        let lua = sandbox::new_sandboxed_lua()?;
+        let heap = HeapAccount::install(&lua)?;
         Ok(LuaHost {
-            lua: sandbox::new_sandboxed_lua()?,
+            lua,
+            heap,
             modules: RefCell::new(HashMap::new()),
             chunks: RefCell::new(HashMap::new()),
             scripts_loaded: Cell::new(0),
@@ -197,9 +204,11 @@ impl LuaHost {
     /// [`Error::Script`] for a runtime error, [`Error::NotAModule`] when the chunk does not
     /// return a table.
     pub fn run_module(&self, path: &str, function: &Function) -> Result<Table, Error> {
+        let before = self.lua.used_memory();
         let value: Value = function
             .call(())
             .map_err(|e| ScriptError::from_lua(&e, path))?;
+        self.heap.record_load(path, before, self.lua.used_memory());
         let Value::Table(module) = value else {
             return Err(Error::NotAModule {
                 path: path.to_owned(),
@@ -222,16 +231,20 @@ impl LuaHost {
     /// Drops the module of `path`, so the next load runs the file again.
     pub fn forget_module(&self, path: &str) -> bool {
         self.chunks.borrow_mut().remove(path);
+        self.heap.forget(path);
         self.modules.borrow_mut().remove(path).is_some()
     }
 
     /// A script file moved: its loaded module (if any) is now the module of `to`.
     pub fn rename_module(&self, from: &str, to: &str) {
-        if let Some(chunk) = self.chunks.borrow_mut().remove(from) {
-            self.chunks.borrow_mut().insert(to.to_owned(), chunk);
+        self.heap.rename(from, to);
+        let mut chunks = self.chunks.borrow_mut();
+        if let Some(chunk) = chunks.remove(from) {
+            chunks.insert(to.to_owned(), chunk);
         }
-        if let Some(module) = self.modules.borrow_mut().remove(from) {
-            self.modules.borrow_mut().insert(to.to_owned(), module);
+        let mut modules = self.modules.borrow_mut();
+        if let Some(module) = modules.remove(from) {
+            modules.insert(to.to_owned(), module);
         }
     }
 
@@ -270,6 +283,17 @@ impl LuaHost {
     /// Bytes the Lua heap uses now.
     pub fn memory_bytes(&self) -> usize {
         self.lua.used_memory()
+    }
+
+    /// Completed garbage-collection cycles since start-up.
+    pub fn gc_cycles(&self) -> u64 {
+        self.heap.cycles()
+    }
+
+    /// Heap added by each loaded script's latest load (its module, functions and top-level
+    /// data), by path.
+    pub fn memory_by_script(&self) -> std::collections::BTreeMap<String, u64> {
+        self.heap.by_script()
     }
 
     /// Runs a full garbage collection.

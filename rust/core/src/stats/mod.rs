@@ -78,6 +78,10 @@ pub struct LuaStats {
     pub flavour: String,
     /// Bytes in use by the Lua heap.
     pub memory_bytes: u64,
+    /// Garbage-collection cycles completed since start-up.
+    pub gc_cycles: u64,
+    /// Heap each loaded script's latest load added (module, functions, top-level data).
+    pub memory_by_script: BTreeMap<String, u64>,
 }
 
 /// Scripts and the nodes running them.
@@ -102,6 +106,19 @@ pub struct ErrorStats {
     pub reported: u64,
     /// Repeats held back by the throttle.
     pub suppressed: u64,
+    /// The latest distinct errors, newest first (a repeat moves its error to the front).
+    pub recent: Vec<ErrorRecord>,
+}
+
+/// One error in [`ErrorStats::recent`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ErrorRecord {
+    pub path: String,
+    /// 0 when the error has no line (a missing file).
+    pub line: u32,
+    pub message: String,
+    /// Times it happened, repeats held back included.
+    pub count: u64,
 }
 
 /// The bytecode cache (see `bytecode`). Times are in microseconds.
