@@ -15,6 +15,7 @@
 #   tools/godot.sh --version
 #   tools/godot.sh --headless --path tests/godot
 #   tools/godot.sh --provision-only      # make the tree and exit
+#   tools/godot.sh --in-tree CMD ARGS... # run any command in the tree (Linux, no native Godot)
 set -euo pipefail
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -140,6 +141,13 @@ exec chroot "$tree" /bin/sh -c '"'"'cd "$0" && exec "$@"'"'"' "$cwd" "$@"'
 	exec unshare --mount --propagation private bash -c "$script" run_in_tree \
 		"$tree" "${#binds[@]}" "${binds[@]}" "$PWD" env HOME=/root DISPLAY="${DISPLAY:-}" "$@"
 }
+
+if [[ ${1:-} == --in-tree ]]; then
+	# Any command inside the tree (which also has Xvfb and ImageMagick), for tools/screenshot.sh.
+	shift
+	provision_tree
+	run_in_tree "$@"
+fi
 
 if [[ ${1:-} == --provision-only ]]; then
 	if find_native_godot >/dev/null; then exit 0; fi

@@ -69,6 +69,31 @@ func test_stats_count_scripts_and_memory() -> void:
 	check_eq(LuaRuntime.load_script("res://runner.gd"), ERR_INVALID_PARAMETER, "not a .lua path")
 
 
+func test_stats_list_recent_errors_gc_cycles_and_heap_per_script() -> void:
+	LuaRuntime.exec("local x = nil\nlocal y = x.field")
+	var recent: Array = LuaRuntime.get_stats()["errors"]["recent"]
+	check(recent.size() > 0, "recent errors are listed")
+	check_eq([recent[0]["path"], recent[0]["line"], recent[0]["count"]], ["(inline)", 2, 1],
+			"newest first, with its path, line and count")
+	check(String(recent[0]["message"]).contains("attempt to index local 'x'"),
+			"and its message: %s" % recent[0]["message"])
+	var cycles: int = LuaRuntime.get_stats()["lua"]["gc_cycles"]
+	LuaRuntime.collect_garbage()
+	check(LuaRuntime.get_stats()["lua"]["gc_cycles"] > cycles, "a collection counts a GC cycle")
+	LuaRuntime.load_script("res://scripts/counter.lua")
+	var by_script: Dictionary = LuaRuntime.get_stats()["lua"]["memory_by_script"]
+	check(by_script.get("res://scripts/counter.lua", 0) > 0, "heap per script: %s" % by_script)
+
+
+func test_performance_monitors_show_lua_figures() -> void:
+	for id in ["LuaRuntime/Lua memory (MB)", "LuaRuntime/Bytecode hit rate (%)",
+			"LuaRuntime/Reloads", "LuaRuntime/Script errors", "LuaRuntime/Running scripts"]:
+		check(Performance.has_custom_monitor(id), "monitor %s is registered" % id)
+	var mb: float = Performance.get_custom_monitor("LuaRuntime/Lua memory (MB)")
+	var expected: float = LuaRuntime.get_stats()["lua"]["memory_bytes"] / 1048576.0
+	check(absf(mb - expected) < 0.5, "Lua memory monitor reads the heap (%.2f vs %.2f MB)" % [mb, expected])
+
+
 func test_print_goes_to_godot_output() -> void:
 	check_eq(LuaRuntime.exec("print('from lua', 1, true, Vector2(1, 2))"), OK, "print runs")
 
