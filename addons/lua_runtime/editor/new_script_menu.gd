@@ -24,7 +24,7 @@ var _name_edit: LineEdit = null
 var _folder := "res://"
 
 
-func _popup_menu(paths: PackedStringArray) -> void:
+func _popup_menu(_paths: PackedStringArray) -> void:
 	var icon := EditorInterface.get_editor_theme().get_icon("Script", "EditorIcons")
 	add_context_menu_item("Lua Script...", _ask_name, icon)
 

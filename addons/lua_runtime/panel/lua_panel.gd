@@ -80,8 +80,7 @@ func _process(delta: float) -> void:
 	if _since_refresh < REFRESH_SECONDS:
 		return
 	_since_refresh = 0.0
-	if not _game_attached:
-		refresh()
+	refresh()
 
 
 ## Reads the editor's runtime and shows it (ignored while a game is shown).

@@ -9,7 +9,7 @@
 use std::cell::Cell;
 use std::time::{Duration, Instant};
 
-use godot::classes::{EngineDebugger, Os};
+use godot::classes::EngineDebugger;
 use godot::obj::Singleton;
 use godot::prelude::*;
 
@@ -41,10 +41,6 @@ pub fn start() {
     });
     EngineDebugger::singleton().register_message_capture(CAPTURE, &capture);
     LINKED.set(true);
-    tracing::debug!(
-        pid = Os::singleton().get_process_id(),
-        "statistics go to the debugger"
-    );
 }
 
 /// Once per frame: sends statistics when they are due.
