@@ -17,6 +17,52 @@ pub struct StatsSnapshot {
     pub names: NameStats,
     pub tasks: TaskStats,
     pub reload: ReloadStats,
+    pub queries: QueryStats,
+    pub events: EventStats,
+}
+
+/// Cached node queries (`query.group`, `query.children`, ...).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct QueryStats {
+    /// Queries asked; answered from the cache (hits) or computed (misses).
+    pub queries: u64,
+    pub hits: u64,
+    pub misses: u64,
+    /// Hits over queries, 0 to 1.
+    pub hit_rate: f64,
+    /// Cached answers dropped because the tree changed in a way that could change them.
+    pub invalidations: u64,
+    /// Queries rooted outside the tree, computed every time (no signal tells of changes).
+    pub uncached: u64,
+    /// Answers held now, and the most the cache holds.
+    pub entries: u64,
+    pub capacity: u64,
+    /// The most asked queries, most asked first.
+    pub top: Vec<QueryCounts>,
+}
+
+/// One query signature in [`QueryStats::top`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct QueryCounts {
+    /// The query as written: `group("enemies")`, `children(/root/Main, "Enemy*")`.
+    pub signature: String,
+    /// `group`, `children`, `by_class` or `by_script`.
+    pub kind: String,
+    pub queries: u64,
+    pub hits: u64,
+    pub invalidations: u64,
+}
+
+/// Events between scripts (`events.emit`, `LuaRuntime.emit_event`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct EventStats {
+    /// Events emitted, handler calls made, and calls that raised an error.
+    pub emitted: u64,
+    pub delivered: u64,
+    pub errors: u64,
+    /// Subscriptions standing now, in all and per event name.
+    pub subscriptions: u64,
+    pub by_name: BTreeMap<String, u64>,
 }
 
 /// Hot reload. Latencies run from the file event to the new code being active.
