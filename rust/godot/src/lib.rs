@@ -6,11 +6,14 @@
 
 use godot::init::{ExtensionLibrary, InitStage, gdextension};
 
+mod assets;
 mod bridge;
 mod debugger;
 mod errors;
+mod events;
 mod logging;
 mod monitors;
+mod queries;
 mod reload;
 mod running;
 mod runtime;

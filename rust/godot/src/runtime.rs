@@ -37,6 +37,45 @@ impl LuaRuntime {
     #[signal]
     fn script_reloaded(path: GString, msec: f64);
 
+    /// An event was emitted, from Lua (`events.emit(name, ...)`) or with [`Self::emit_event`],
+    /// after its Lua handlers ran. Connect to it to handle script events in GDScript.
+    #[signal]
+    fn event_emitted(name: GString, args: VarArray);
+
+    /// Emits the event `name` to the Lua handlers subscribed with `events.on(name, fn)`, in
+    /// subscription order, with `args` as their arguments, then emits `event_emitted`.
+    /// Returns how many Lua handlers ran; a handler's error is reported and the others still
+    /// run.
+    #[func]
+    fn emit_event(&self, name: GString, args: VarArray) -> i64 {
+        let Some(state) = state::get() else {
+            return 0;
+        };
+        let name = name.to_string();
+        if name.is_empty() {
+            godot_error!("LuaRuntime.emit_event: the event needs a name");
+            return 0;
+        }
+        let lua = state.host.lua();
+        let mut values = mlua::MultiValue::new();
+        for arg in args.iter_shared() {
+            match convert::to_lua(lua, &arg) {
+                Ok(v) => values.push_back(v),
+                Err(e) => {
+                    godot_error!("LuaRuntime.emit_event('{name}'): {e}");
+                    return 0;
+                }
+            }
+        }
+        match crate::events::emit(&state, &name, values) {
+            Ok(delivered) => delivered as i64,
+            Err(e) => {
+                godot_error!("LuaRuntime.emit_event: {e}");
+                0
+            }
+        }
+    }
+
     /// Runs Lua statements in the shared state. Errors are reported (log and `script_error`)
     /// and returned as an error code.
     #[func]
@@ -110,8 +149,9 @@ impl LuaRuntime {
     /// The runtime's statistics: `lua` (flavour, memory_bytes), `scripts` (loaded, modules,
     /// instances), `errors` (total, reported, suppressed), `bytecode` (the cache: hits per
     /// level, misses, compiles, failures, rejected files, evictions, bytes, times) and
-    /// `reload` (watching, reloads, failures, latencies); see the Lua API reference for every
-    /// key.
+    /// `reload` (watching, reloads, failures, latencies), `queries` (the query cache: queries,
+    /// hits, invalidations, per-signature counts) and `events` (emitted, delivered, errors,
+    /// subscriptions); see the Lua API reference for every key.
     #[func]
     fn get_stats(&self) -> VarDictionary {
         let Some(state) = state::get() else {
@@ -120,8 +160,8 @@ impl LuaRuntime {
         stats_dict::snapshot(&state)
     }
 
-    /// Empties the bytecode cache, in memory and on disk. Loaded scripts keep running; the next
-    /// load of each compiles it again.
+    /// Empties the bytecode cache (in memory and on disk) and the query cache. Loaded scripts
+    /// keep running; the next load of each compiles it again.
     #[func]
     fn clear_caches(&self) {
         if let Some(state) = state::get() {
@@ -259,7 +299,12 @@ fn singleton_object() -> Option<Gd<Object>> {
 }
 
 /// Signals of the singleton, disconnected at shutdown (see [`disconnect_all`]).
-const SIGNALS: [&str; 3] = ["script_loaded", "script_error", "script_reloaded"];
+const SIGNALS: [&str; 4] = [
+    "script_loaded",
+    "script_error",
+    "script_reloaded",
+    "event_emitted",
+];
 
 /// Drops every connection to the singleton's signals.
 ///
@@ -280,6 +325,30 @@ pub fn disconnect_all() {
             }
         }
     }
+}
+
+/// Tells GDScript of an event (`event_emitted`), when anything listens.
+pub fn emit_event_signal(name: &str, args: &mlua::MultiValue) {
+    let Some(mut runtime) = singleton_object() else {
+        return;
+    };
+    if !runtime.has_connections("event_emitted") {
+        return;
+    }
+    let mut array = VarArray::new();
+    for value in args {
+        match convert::from_lua(value) {
+            Ok(v) => array.push(&v),
+            Err(e) => {
+                godot_error!("event '{name}': argument not passed to GDScript: {e}");
+                array.push(&Variant::nil());
+            }
+        }
+    }
+    runtime.emit_signal(
+        "event_emitted",
+        &[GString::from(name).to_variant(), array.to_variant()],
+    );
 }
 
 pub fn emit_script_loaded(path: &str) {

@@ -41,6 +41,7 @@ pub struct LuaScriptNode {
 
     /// The node the script drives, reachable as `self.target`.
     #[export]
+    #[var(set = set_target_path)]
     #[init(val = NodePath::from(".."))]
     target_path: NodePath,
 
@@ -87,6 +88,10 @@ impl INode for LuaScriptNode {
 
     fn exit_tree(&mut self) {
         self.call_back("_exit_tree", ());
+        // The script's event subscriptions end with its node's time in the tree.
+        if let Some(state) = state::existing() {
+            state.events.drop_owner(self.base().instance_id());
+        }
     }
 }
 
@@ -98,6 +103,15 @@ impl LuaScriptNode {
         let mut node = self.base_mut();
         node.set_process_priority(order);
         node.set_physics_process_priority(order);
+    }
+
+    #[func]
+    fn set_target_path(&mut self, path: NodePath) {
+        self.target_path = path;
+        // `query.by_script` answers name the nodes scripts drive.
+        if let Some(state) = state::existing() {
+            state.queries.scripts_changed();
+        }
     }
 
     /// Reads `self[key]` of the running script (null when unset or not running).
@@ -245,6 +259,7 @@ impl LuaScriptNode {
                 self.load_error = None;
                 let instance = Rc::new(Instance::new(path, id, table, module));
                 state.running.add(&instance);
+                state.queries.scripts_changed();
                 self.instance = Some(instance);
             }
             Err(e) => state.report(&lua_runtime_core::ScriptError::from_lua(&e, &path).into()),

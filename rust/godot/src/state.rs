@@ -17,9 +17,12 @@ use lua_runtime_core::stats::{LuaStats, ScriptStats};
 use lua_runtime_core::{BytecodeCache, Error, LUA_FLAVOUR, LuaHost, ScriptError, StatsSnapshot};
 use mlua::{Function, IntoLuaMulti, MultiValue, Table};
 
+use crate::assets::Assets;
+use crate::events::Events;
+use crate::queries::Queries;
 use crate::reload::HotReload;
 use crate::running::Running;
-use crate::{bridge, debugger, errors, monitors, reload, settings, source};
+use crate::{assets, bridge, debugger, errors, monitors, reload, settings, source};
 
 /// The Lua host and the bookkeeping around it.
 pub struct RuntimeState {
@@ -35,6 +38,12 @@ pub struct RuntimeState {
     /// The nodes running each script.
     pub running: Running,
     pub reload: HotReload,
+    /// Cached node queries (`query`).
+    pub queries: Queries,
+    /// Events between scripts (`events`).
+    pub events: Events,
+    /// Resources loading in the background for `load_async`.
+    pub assets: Assets,
     /// The source each loaded script was compiled from, to tell which files changed since.
     sources: RefCell<HashMap<String, SourceHash>>,
 }
@@ -44,6 +53,24 @@ thread_local! {
     static SHUT_DOWN: Cell<bool> = const { Cell::new(false) };
     /// The node whose callback (or coroutine) is running now, if any.
     static OWNER: Cell<Option<InstanceId>> = const { Cell::new(None) };
+}
+
+/// How a call into script code ended.
+pub enum Step {
+    Returned(MultiValue),
+    /// Suspended in `await`; it resumes later.
+    Waiting,
+    /// It raised an error, which was reported.
+    Failed,
+}
+
+impl Step {
+    pub fn returned(self) -> Option<MultiValue> {
+        match self {
+            Step::Returned(values) => Some(values),
+            Step::Waiting | Step::Failed => None,
+        }
+    }
 }
 
 /// The node whose callback is running, for tying an `await` to it.
@@ -103,6 +130,7 @@ pub fn start() {
 pub fn frame() {
     if let Some(state) = existing() {
         reload::poll(&state);
+        assets::poll(&state);
         errors::flush(&state);
         debugger::frame(&state);
     }
@@ -115,6 +143,11 @@ pub fn shutdown() {
     SHUT_DOWN.with(|s| s.set(true));
     bridge::callable::clear();
     let state = STATE.with_borrow_mut(Option::take);
+    if let Some(state) = &state {
+        state.queries.stop();
+        state.events.clear();
+        state.assets.clear();
+    }
     drop(state);
 }
 
@@ -137,6 +170,9 @@ impl RuntimeState {
             libraries: Libraries::default(),
             running: Running::default(),
             reload: HotReload::default(),
+            queries: Queries::default(),
+            events: Events::default(),
+            assets: Assets::default(),
             sources: RefCell::new(HashMap::new()),
         })
     }
@@ -150,6 +186,17 @@ impl RuntimeState {
         path: &str,
         owner: Option<InstanceId>,
     ) -> Option<MultiValue> {
+        self.call(function, args, path, owner).returned()
+    }
+
+    /// As [`Self::run`], telling a failure from a coroutine that waits.
+    pub fn call(
+        &self,
+        function: &Function,
+        args: impl IntoLuaMulti,
+        path: &str,
+        owner: Option<InstanceId>,
+    ) -> Step {
         self.drive(path, owner, || {
             self.tasks.call(self.host.lua(), function, args)
         })
@@ -164,6 +211,7 @@ impl RuntimeState {
         owner: Option<InstanceId>,
     ) -> Option<MultiValue> {
         self.drive(path, owner, || self.tasks.resume(parked, args))
+            .returned()
     }
 
     /// Runs script code in the context of `owner`, reporting its error against `path`.
@@ -172,24 +220,23 @@ impl RuntimeState {
         path: &str,
         owner: Option<InstanceId>,
         step: impl FnOnce() -> mlua::Result<Outcome>,
-    ) -> Option<MultiValue> {
+    ) -> Step {
         match within(owner, step) {
-            Ok(Outcome::Returned(values)) => Some(values),
-            Ok(Outcome::Waiting) => None,
+            Ok(Outcome::Returned(values)) => Step::Returned(values),
+            Ok(Outcome::Waiting) => Step::Waiting,
             Err(e) => {
                 self.report(&ScriptError::from_lua(&e, path).into());
-                None
+                Step::Failed
             }
         }
     }
 
-    /// Queues every `.lua` file of the project for background compilation. Only where the
-    /// scripts are plain files (an exported game ships its bytecode instead).
-    /// Empties the bytecode cache, in memory and on disk.
+    /// Empties the bytecode cache (in memory and on disk) and the query cache.
     pub fn clear_caches(&self) {
         if let Some(cache) = &self.cache {
             cache.clear();
         }
+        self.queries.clear();
     }
 
     /// Runs a full Lua garbage collection.
@@ -199,6 +246,8 @@ impl RuntimeState {
         }
     }
 
+    /// Queues every `.lua` file of the project for background compilation. Only where the
+    /// scripts are plain files (an exported game ships its bytecode instead).
     pub fn warm(&self) -> bool {
         match (&self.cache, settings::project_dir()) {
             (Some(cache), Some(dir)) => {
@@ -339,6 +388,8 @@ impl RuntimeState {
             names: self.bridge.names.stats(),
             tasks: self.tasks.stats(),
             reload: self.reload.stats(),
+            queries: self.queries.stats(),
+            events: self.events.stats(),
         }
     }
 }

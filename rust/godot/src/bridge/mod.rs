@@ -44,6 +44,9 @@ impl Bridge {
         builtin::install(lua)?;
         utility::install(lua)?;
         classes::install(lua)?;
+        crate::queries::install(lua)?;
+        crate::events::install(lua)?;
+        crate::assets::install(lua)?;
         Ok(Bridge {
             instances: instance::InstanceFunctions::new(lua)?,
             objects: object::ObjectCaches::default(),

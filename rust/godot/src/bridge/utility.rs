@@ -2,8 +2,8 @@
 //! `is_instance_valid`, `instance_from_id`, `str`, `push_warning`, ...
 //!
 //! Names Lua already uses for something else are left to Lua: `print` prints the Lua way
-//! (to Godot's output), `type` and `tostring` are Lua's, and `load` compiles Lua text. Use
-//! `typeof(v)` for Godot's type number and `ResourceLoader.load(path)` for resources.
+//! (to Godot's output), `type` and `tostring` are Lua's, and `load` compiles Lua text unless
+//! given a resource path (see `assets`). Use `typeof(v)` for Godot's type number.
 
 use godot::builtin::{GString, PackedByteArray, Variant};
 use godot::classes::Object;

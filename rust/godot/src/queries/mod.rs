@@ -1,0 +1,333 @@
+//! The `query` library: cached answers to "which nodes are ...?" questions.
+//!
+//! `query.group(name)`, `query.children(node, pattern)`, `query.by_class(node, class,
+//! recursive)` and `query.by_script(path)` return Lua arrays of nodes. An answer is cached by
+//! its query and handed out again, the very same table, until the scene tree changes in a way
+//! that can change it ([`watch`] listens to the SceneTree). Hits allocate nothing; a miss
+//! builds a new table, reusing the Lua proxies of nodes the old answer had.
+//!
+//! Group membership has no signal, so a cached group answer is checked on each hit: the
+//! group's size (one engine call) and then that each node is still in it. That covers
+//! `add_to_group` / `remove_from_group` from Lua, GDScript or C# alike.
+//!
+//! Answers are shared: treat them as read-only (`query.copy(list)` gives a table of your own).
+
+mod compute;
+mod watch;
+
+use std::cell::{Cell, RefCell};
+
+use godot::builtin::StringName;
+use godot::classes::{ClassDb, Node, Object, SceneTree};
+use godot::obj::{Gd, InstanceId, Singleton};
+use lua_runtime_core::query::{Query, QueryCache};
+use lua_runtime_core::stats::QueryStats;
+use mlua::{AnyUserData, Lua, Table, Value};
+
+use crate::bridge::describe;
+use crate::bridge::object::LuaObject;
+use crate::state::RuntimeState;
+
+/// Answers the cache holds at most.
+const CAPACITY: usize = 1024;
+
+/// One cached answer.
+pub struct Answer {
+    nodes: Vec<Gd<Node>>,
+    /// The Lua proxy of each node, in the same order.
+    proxies: Vec<AnyUserData>,
+    /// The array handed to Lua.
+    table: Table,
+    /// For group answers: the group, to check membership on each hit.
+    group: Option<StringName>,
+}
+
+/// The query cache and its link to the scene tree.
+pub struct Queries {
+    cache: RefCell<QueryCache<Answer>>,
+    /// The tree listened to, and the connections made to it.
+    tree: RefCell<Option<(Gd<SceneTree>, watch::Connections)>>,
+    /// Set by a node event, so the `tree_changed` that follows it is known not to be a move
+    /// (see [`watch`]).
+    explained: Cell<u8>,
+}
+
+impl Default for Queries {
+    fn default() -> Self {
+        Queries {
+            cache: RefCell::new(QueryCache::new(CAPACITY)),
+            tree: RefCell::new(None),
+            explained: Cell::new(0),
+        }
+    }
+}
+
+impl Queries {
+    pub fn stats(&self) -> QueryStats {
+        self.cache.borrow().stats()
+    }
+
+    /// Drops every cached answer (`LuaRuntime.clear_caches()`).
+    pub fn clear(&self) {
+        self.cache.borrow_mut().clear();
+    }
+
+    /// The set of nodes running a script changed: answers by script are out of date.
+    pub fn scripts_changed(&self) {
+        self.cache
+            .borrow_mut()
+            .invalidate_where(|q, _| matches!(q, Query::ByScript { .. }));
+    }
+
+    /// Stops listening to the tree (at shutdown).
+    pub fn stop(&self) {
+        let listened = self.tree.borrow_mut().take();
+        if let Some((tree, connections)) = listened {
+            watch::disconnect(tree, connections);
+        }
+        self.cache.borrow_mut().clear();
+    }
+
+    /// The scene tree, listened to from the first query on.
+    fn tree(&self) -> mlua::Result<Gd<SceneTree>> {
+        if let Some((tree, _)) = self.tree.borrow().as_ref()
+            && tree.is_instance_valid()
+        {
+            return Ok(tree.clone());
+        }
+        let tree = godot::classes::Engine::singleton()
+            .get_main_loop()
+            .and_then(|l| l.try_cast::<SceneTree>().ok())
+            .ok_or_else(|| mlua::Error::runtime("query: there is no SceneTree to ask"))?;
+        let connections = watch::connect(tree.clone());
+        // A new tree (the old one was freed): nothing cached is about it.
+        self.cache.borrow_mut().clear();
+        *self.tree.borrow_mut() = Some((tree.clone(), connections));
+        Ok(tree)
+    }
+
+    /// The answer to `query` (rooted at `root` for the kinds that have one), from the cache
+    /// when it is still right.
+    fn ask(
+        &self,
+        lua: &Lua,
+        state: &RuntimeState,
+        query: Query,
+        root: Option<Gd<Node>>,
+    ) -> mlua::Result<Table> {
+        let tree = self.tree()?;
+        let label = || query.signature(&root.as_ref().map_or(String::new(), node_label));
+        if root.as_ref().is_some_and(|r| !r.is_inside_tree()) {
+            // Outside the tree no signal tells of changes: answer afresh every time.
+            self.cache.borrow_mut().bypass(&query, label);
+            let nodes = compute::nodes(state, &tree, &query, root.as_ref());
+            return Ok(build(lua, nodes, None, None)?.table);
+        }
+        {
+            let mut cache = self.cache.borrow_mut();
+            if let Some(answer) = cache.fresh(&query) {
+                if answer.still_right(&tree) {
+                    let table = answer.table.clone();
+                    cache.hit(&query);
+                    return Ok(table);
+                }
+                cache.invalidate(&query);
+            }
+        }
+        let old = self.cache.borrow_mut().take(&query);
+        let nodes = compute::nodes(state, &tree, &query, root.as_ref());
+        let group = match &query {
+            Query::Group { group } => Some(StringName::from(group.as_str())),
+            _ => None,
+        };
+        let answer = build(lua, nodes, old, group)?;
+        let table = answer.table.clone();
+        self.cache.borrow_mut().store(query.clone(), label, answer);
+        Ok(table)
+    }
+}
+
+impl Answer {
+    /// Whether the answer still holds. Only group answers need a look: every other change
+    /// comes with a tree signal.
+    fn still_right(&self, tree: &Gd<SceneTree>) -> bool {
+        let Some(group) = &self.group else {
+            return true;
+        };
+        tree.get_node_count_in_group(group) as usize == self.nodes.len()
+            && self
+                .nodes
+                .iter()
+                .all(|n| n.is_instance_valid() && n.is_in_group(group))
+    }
+}
+
+/// A new answer for `nodes`, reusing the proxies of `old` for nodes it had.
+fn build(
+    lua: &Lua,
+    nodes: Vec<Gd<Node>>,
+    old: Option<Answer>,
+    group: Option<StringName>,
+) -> mlua::Result<Answer> {
+    let reusable: std::collections::HashMap<InstanceId, AnyUserData> = old
+        .map(|old| {
+            old.nodes
+                .iter()
+                .map(Gd::instance_id_unchecked)
+                .zip(old.proxies)
+                .collect()
+        })
+        .unwrap_or_default();
+    let table = lua.create_table_with_capacity(nodes.len(), 0)?;
+    let mut proxies = Vec::with_capacity(nodes.len());
+    for (i, node) in nodes.iter().enumerate() {
+        let proxy = match reusable.get(&node.instance_id_unchecked()) {
+            Some(proxy) => proxy.clone(),
+            None => lua.create_userdata(LuaObject::new(node.clone().upcast::<Object>()))?,
+        };
+        table.raw_set(i + 1, &proxy)?;
+        proxies.push(proxy);
+    }
+    table.set_metatable(Some(result_metatable(lua)?))?;
+    Ok(Answer {
+        nodes,
+        proxies,
+        table,
+        group,
+    })
+}
+
+/// The metatable of answers: adding to one is an error that says why.
+fn result_metatable(lua: &Lua) -> mlua::Result<Table> {
+    const KEY: &str = "lua_runtime.query_result";
+    if let Ok(Some(meta)) = lua.named_registry_value::<Option<Table>>(KEY) {
+        return Ok(meta);
+    }
+    let meta = lua.create_table()?;
+    meta.raw_set(
+        "__newindex",
+        lua.create_function(|_, _: mlua::MultiValue| -> mlua::Result<()> {
+            Err(mlua::Error::runtime(
+                "query results are shared by every caller and must not be changed; \
+                 use query.copy(list) for a table of your own",
+            ))
+        })?,
+    )?;
+    meta.raw_set("__metatable", "query result")?;
+    lua.set_named_registry_value(KEY, &meta)?;
+    Ok(meta)
+}
+
+/// A node as statistics name it: its path in the tree, else its name.
+fn node_label(node: &Gd<Node>) -> String {
+    if node.is_inside_tree() {
+        node.get_path().to_string()
+    } else {
+        node.get_name().to_string()
+    }
+}
+
+/// Installs the `query` global.
+pub fn install(lua: &Lua) -> mlua::Result<()> {
+    let query = lua.create_table()?;
+    query.raw_set(
+        "group",
+        lua.create_function(|lua, name: Value| {
+            let group = text_argument("query.group", 1, "a group name", &name)?;
+            ask(lua, Query::Group { group }, None)
+        })?,
+    )?;
+    query.raw_set(
+        "children",
+        lua.create_function(|lua, (node, pattern): (Value, Option<Value>)| {
+            let parent = node_argument("query.children", &node)?;
+            let pattern = match pattern {
+                None | Some(Value::Nil) => "*".to_owned(),
+                Some(p) => text_argument("query.children", 2, "a name pattern", &p)?,
+            };
+            let pattern = if pattern.is_empty() {
+                "*".to_owned()
+            } else {
+                pattern
+            };
+            let query = Query::Children {
+                parent: parent.instance_id_unchecked().to_i64() as u64,
+                pattern,
+            };
+            ask(lua, query, Some(parent))
+        })?,
+    )?;
+    query.raw_set(
+        "by_class",
+        lua.create_function(
+            |lua, (node, class, recursive): (Value, Value, Option<bool>)| {
+                let root = node_argument("query.by_class", &node)?;
+                let class = text_argument("query.by_class", 2, "a class name", &class)?;
+                if !ClassDb::singleton().class_exists(class.as_str()) {
+                    return Err(mlua::Error::runtime(format!(
+                        "query.by_class: there is no class named '{class}'"
+                    )));
+                }
+                let query = Query::ByClass {
+                    root: root.instance_id_unchecked().to_i64() as u64,
+                    class,
+                    recursive: recursive.unwrap_or(false),
+                };
+                ask(lua, query, Some(root))
+            },
+        )?,
+    )?;
+    query.raw_set(
+        "by_script",
+        lua.create_function(|lua, path: Value| {
+            let path = text_argument("query.by_script", 1, "a script path", &path)?;
+            ask(lua, Query::ByScript { path }, None)
+        })?,
+    )?;
+    query.raw_set(
+        "copy",
+        lua.create_function(|lua, list: Table| {
+            let copy = lua.create_table_with_capacity(list.raw_len(), 0)?;
+            for (i, value) in list.sequence_values::<Value>().enumerate() {
+                copy.raw_set(i + 1, value?)?;
+            }
+            Ok(copy)
+        })?,
+    )?;
+    lua.globals().raw_set("query", query)
+}
+
+fn ask(lua: &Lua, query: Query, root: Option<Gd<Node>>) -> mlua::Result<Table> {
+    let state = crate::state::existing()
+        .ok_or_else(|| mlua::Error::runtime("the Lua runtime is shutting down"))?;
+    state.queries.ask(lua, &state, query, root)
+}
+
+fn text_argument(function: &str, index: usize, what: &str, value: &Value) -> mlua::Result<String> {
+    match value {
+        Value::String(s) => Ok(s.to_str()?.to_string()),
+        other => Err(mlua::Error::runtime(format!(
+            "{function}: argument #{index}: expected {what}, got {}",
+            describe(other)
+        ))),
+    }
+}
+
+/// A node argument: a node object, or a script's `self`.
+fn node_argument(function: &str, value: &Value) -> mlua::Result<Gd<Node>> {
+    let object = match value {
+        Value::UserData(ud) => ud.borrow::<LuaObject>().ok().map(|o| o.object()),
+        Value::Table(t) => crate::bridge::instance::node_of(t),
+        _ => None,
+    };
+    let expected = || {
+        mlua::Error::runtime(format!(
+            "{function}: argument #1: expected a Node, got {}",
+            describe(value)
+        ))
+    };
+    object
+        .ok_or_else(expected)??
+        .try_cast::<Node>()
+        .map_err(|_| expected())
+}

@@ -1,0 +1,4 @@
+-- A script queries find by path (`query.by_script`); it does nothing else.
+return {
+  kind = "tagged",
+}
