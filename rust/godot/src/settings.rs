@@ -16,6 +16,7 @@ pub const CACHE_WARM: &str = "lua_runtime/bytecode_cache/warm_on_startup";
 pub const EXPORT_STRIP_SOURCE: &str = "lua_runtime/export/strip_source";
 pub const HOT_RELOAD_ENABLED: &str = "lua_runtime/hot_reload/enabled";
 pub const HOT_RELOAD_DEBOUNCE: &str = "lua_runtime/hot_reload/debounce_ms";
+pub const QUERIES_CHECK_GROUP_MEMBERS: &str = "lua_runtime/queries/check_group_members";
 
 const DEFAULT_DEBOUNCE_MS: i64 = 15;
 
@@ -55,6 +56,7 @@ pub fn register() {
         bool_setting(CACHE_WARM, true),
         bool_setting(EXPORT_STRIP_SOURCE, false),
         bool_setting(HOT_RELOAD_ENABLED, true),
+        bool_setting(QUERIES_CHECK_GROUP_MEMBERS, true),
         (
             HOT_RELOAD_DEBOUNCE.to_owned(),
             DEFAULT_DEBOUNCE_MS.to_variant(),
@@ -107,6 +109,12 @@ pub fn cache_config() -> Option<CacheConfig> {
 /// Whether start-up warming is on.
 pub fn warm_on_startup() -> bool {
     get(CACHE_WARM, true)
+}
+
+/// Whether a cached group answer checks each member on every ask (exact whatever changes
+/// groups), or only the group's size (see the `query` library).
+pub fn check_group_members() -> bool {
+    get(QUERIES_CHECK_GROUP_MEMBERS, true)
 }
 
 /// Whether hot reload watches the project's scripts (where they are plain files).

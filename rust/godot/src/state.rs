@@ -121,6 +121,7 @@ pub fn start() {
     if settings::warm_on_startup() {
         state.warm();
     }
+    state.queries.configure();
     reload::start(&state);
     monitors::register();
     debugger::start();

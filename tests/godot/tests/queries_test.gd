@@ -250,3 +250,23 @@ func test_cached_answers_equal_fresh_ones_over_random_edits() -> void:
 	check_eq(checked, steps * 4, "every step was checked")
 	var stats: Dictionary = LuaRuntime.get_stats()["queries"]
 	check(stats["hits"] > 0, "the run used cached answers (%d hits)" % stats["hits"])
+
+
+func test_without_the_member_check_lua_changes_and_size_changes_are_still_seen() -> void:
+	var setting := "lua_runtime/queries/check_group_members"
+	ProjectSettings.set_setting(setting, false)
+	await frames(1)
+	var a := _add(world, "A")
+	var b := _add(world, "B")
+	a.add_to_group("q_trusted")
+	var q := "query.group('q_trusted')"
+	check_eq(_names(q), ["A"], "the group")
+	LuaRuntime.exec("world:get_node('A'):remove_from_group('q_trusted'); world:get_node('B'):add_to_group('q_trusted')")
+	check_eq(_names(q), ["B"], "a swap made from Lua is seen")
+	a.add_to_group("q_trusted")
+	check_eq(_names(q), ["A", "B"], "a change of size made from GDScript is seen")
+	ProjectSettings.set_setting(setting, true)
+	await frames(1)
+	b.remove_from_group("q_trusted")
+	_add(world, "C").add_to_group("q_trusted")
+	check_eq(_names(q), ["A", "C"], "with the check back on, a GDScript swap is seen")

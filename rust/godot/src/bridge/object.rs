@@ -148,11 +148,23 @@ fn call_method(
     let variants = arguments(args)
         .map_err(|(i, e)| argument_error(&format!("{}.{text}", object.get_class()), i, &e))?;
     match ffi::call(&object.to_variant(), method, &variants) {
-        Ok(result) => to_lua(lua, &result),
+        Ok(result) => {
+            if text == "add_to_group" || text == "remove_from_group" {
+                group_changed(&variants);
+            }
+            to_lua(lua, &result)
+        }
         Err(failure) => {
             let class = object.get_class().to_string();
             Err(object_call_error(&object, &class, text, &failure, args))
         }
+    }
+}
+
+/// Lua changed a group's members: cached answers about the group are out of date.
+fn group_changed(args: &[godot::builtin::Variant]) {
+    if let (Some(group), Some(state)) = (args.first(), crate::state::existing()) {
+        state.queries.group_changed(&group.to_string());
     }
 }
 

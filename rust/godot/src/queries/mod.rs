@@ -6,9 +6,13 @@
 //! that can change it ([`watch`] listens to the SceneTree). Hits allocate nothing; a miss
 //! builds a new table, reusing the Lua proxies of nodes the old answer had.
 //!
-//! Group membership has no signal, so a cached group answer is checked on each hit: the
-//! group's size (one engine call) and then that each node is still in it. That covers
-//! `add_to_group` / `remove_from_group` from Lua, GDScript or C# alike.
+//! Group membership has no signal. `add_to_group` / `remove_from_group` called from Lua
+//! invalidate at once; for calls from GDScript or C#, a cached group answer is checked on each
+//! hit: the group's size (one engine call) and then that each node is still in it. The
+//! project setting `lua_runtime/queries/check_group_members` (on by default) can turn the
+//! member check off, leaving the size check: then a change made outside Lua that keeps the
+//! size (one node out, another in, between two asks) goes unseen until the next tree change.
+//! The member check costs about 30 ns per node per ask.
 //!
 //! Answers are shared: treat them as read-only (`query.copy(list)` gives a table of your own).
 
@@ -50,6 +54,8 @@ pub struct Queries {
     /// Set by a node event, so the `tree_changed` that follows it is known not to be a move
     /// (see [`watch`]).
     explained: Cell<u8>,
+    /// Whether group answers check each member on every hit (a project setting).
+    check_members: Cell<bool>,
 }
 
 impl Default for Queries {
@@ -58,6 +64,7 @@ impl Default for Queries {
             cache: RefCell::new(QueryCache::new(CAPACITY)),
             tree: RefCell::new(None),
             explained: Cell::new(0),
+            check_members: Cell::new(true),
         }
     }
 }
@@ -70,6 +77,32 @@ impl Queries {
     /// Drops every cached answer (`LuaRuntime.clear_caches()`).
     pub fn clear(&self) {
         self.cache.borrow_mut().clear();
+    }
+
+    /// Reads the project settings that shape the cache, now and whenever they change.
+    pub fn configure(&self) {
+        self.check_members
+            .set(crate::settings::check_group_members());
+        let reread = godot::builtin::Callable::from_fn("lua_runtime_query_settings", |_| {
+            if let Some(state) = crate::state::existing() {
+                state
+                    .queries
+                    .check_members
+                    .set(crate::settings::check_group_members());
+            }
+        });
+        let mut settings = godot::classes::ProjectSettings::singleton();
+        if !settings.is_connected("settings_changed", &reread) {
+            settings.connect("settings_changed", &reread);
+        }
+    }
+
+    /// Lua code added a node to `group` or removed one from it.
+    pub fn group_changed(&self, group: &str) {
+        let query = Query::Group {
+            group: group.to_owned(),
+        };
+        self.cache.borrow_mut().invalidate(&query);
     }
 
     /// The set of nodes running a script changed: answers by script are out of date.
@@ -126,7 +159,7 @@ impl Queries {
         {
             let mut cache = self.cache.borrow_mut();
             if let Some(answer) = cache.fresh(&query) {
-                if answer.still_right(&tree) {
+                if answer.still_right(&tree, self.check_members.get()) {
                     let table = answer.table.clone();
                     cache.hit(&query);
                     return Ok(table);
@@ -150,15 +183,16 @@ impl Queries {
 impl Answer {
     /// Whether the answer still holds. Only group answers need a look: every other change
     /// comes with a tree signal.
-    fn still_right(&self, tree: &Gd<SceneTree>) -> bool {
+    fn still_right(&self, tree: &Gd<SceneTree>, check_members: bool) -> bool {
         let Some(group) = &self.group else {
             return true;
         };
         tree.get_node_count_in_group(group) as usize == self.nodes.len()
-            && self
-                .nodes
-                .iter()
-                .all(|n| n.is_instance_valid() && n.is_in_group(group))
+            && (!check_members
+                || self
+                    .nodes
+                    .iter()
+                    .all(|n| n.is_instance_valid() && n.is_in_group(group)))
     }
 }
 
