@@ -4,6 +4,7 @@
 #   benches/engine.sh bytecode   the bytecode cache at start-up
 #   benches/engine.sh api        engine API calls from Lua against GDScript
 #   benches/engine.sh reload     hot reload latency with 200 scripts, and idle CPU
+#   benches/engine.sh queries    cached query.group against get_nodes_in_group, 100 scripts
 # Prints the `BENCH` lines that docs/benchmarks.md records.
 set -euo pipefail
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -42,4 +43,9 @@ fi
 if [[ $which == all || $which == reload ]]; then
 	echo "== hot reload: 200 scripts, 100 reloads; idle CPU with the watcher on and off"
 	run hot-reload -s res://hot_reload.gd
+fi
+
+if [[ $which == all || $which == queries ]]; then
+	echo "== queries: 100 scripts ask for 1,000 enemies each frame, 1% of the tree changing"
+	run queries -s res://queries.gd
 fi

@@ -15,6 +15,64 @@ function await(signal) end
 ---@return any
 function require(name) end
 
+---Cached answers about the scene tree, shared by every caller (treat them as read-only).
+query = {}
+---The nodes in a group, in tree order.
+---@param name string
+---@return Node[]
+function query.group(name) end
+---The children of `node` whose name matches `pattern` (`*`, `?`; default `*`).
+---@param node Node
+---@param pattern? string
+---@return Node[]
+function query.children(node, pattern) end
+---The children (whole branch when `recursive`) of `node` of class `class` or a subclass.
+---@param node Node
+---@param class string
+---@param recursive? boolean
+---@return Node[]
+function query.by_class(node, class, recursive) end
+---The nodes driven by a LuaScriptNode running the script at `path`.
+---@param path string
+---@return Node[]
+function query.by_script(path) end
+---A table of your own with the same elements as a query answer.
+---@param list Node[]
+---@return Node[]
+function query.copy(list) end
+
+---Events between scripts.
+events = {}
+---Subscribes `fn` to the event `name`; returns `fn`.
+---@param name string
+---@param fn function
+---@return function
+function events.on(name, fn) end
+---Removes the subscription of `fn` to `name`; returns how many went.
+---@param name string
+---@param fn function
+---@return integer
+function events.off(name, fn) end
+---Calls every handler of `name` now, in subscription order; returns how many ran.
+---@param name string
+---@return integer
+function events.emit(name, ...) end
+
+---Loads a resource (a res://, user:// or uid:// path), or compiles Lua text as Lua's load.
+---@param path string
+---@return Resource|function
+function load(path) end
+
+---Starts loading a resource in the background; `await` the result: resource, or nil and why.
+---@param path string
+---@return Signal
+function load_async(path) end
+
+---A new instance of the scene at `path`, not yet in the tree.
+---@param path string
+---@return Node
+function instantiate(path) end
+
 SIDE_LEFT = 0 ---@type integer
 SIDE_TOP = 1 ---@type integer
 SIDE_RIGHT = 2 ---@type integer
