@@ -27,6 +27,9 @@ const ROWS := [
 	[1, "Lua", "Scripts / nodes"],
 	[1, "Lua", "Waiting in await"],
 	[1, "Lua", "Script errors"],
+	[1, "Queries", "Hit rate"],
+	[1, "Queries", "Invalidations"],
+	[1, "Queries", "Events (handlers run)"],
 	[2, "Hot reload", "Reloads"],
 	[2, "Hot reload", "p50 / p95"],
 	[2, "Pools", "Names"],
@@ -53,6 +56,7 @@ var _expression_sort := 1  # column of the expressions table to sort by (descend
 @onready var _reloads: Tree = %Reloads
 @onready var _scripts: Tree = %Scripts
 @onready var _expressions: Tree = %Expressions
+@onready var _queries: Tree = %Queries
 @onready var _hints: Label = %Hints
 @onready var _details: TabContainer = %Details
 
@@ -62,6 +66,7 @@ func _ready() -> void:
 	_titles(_reloads, ["Script", "Latency"])
 	_titles(_scripts, ["Script", "Heap at load"])
 	_titles(_expressions, ["Expression", "Evaluations", "Hit rate", "Time"])
+	_titles(_queries, ["Query", "Asked", "Hit rate", "Invalidations"])
 	_hit_plot.format_value = func(v: float) -> String: return "%.1f %%" % v
 	_hit_plot.fixed_max = 100.0
 	_memory_plot.format_value = func(v: float) -> String: return _bytes(int(v * 1048576.0))
@@ -145,6 +150,7 @@ func show_stats(stats: Dictionary, source: String) -> void:
 	_show_reloads(_at(stats, "reload/recent", []))
 	_show_scripts(_at(stats, "lua/memory_by_script", {}))
 	_show_expressions(stats.get("expressions", {}))
+	_show_queries(_at(stats, "queries/top", []))
 
 
 func _on_visibility_changed() -> void:
@@ -263,6 +269,17 @@ func _show_expressions(expressions: Dictionary) -> void:
 		_hints.text = "\n".join(hints)
 
 
+func _show_queries(top: Array) -> void:
+	_queries.clear()
+	var root := _queries.create_item()
+	for q in top:
+		var item := _queries.create_item(root)
+		item.set_text(0, str(q.get("signature", "")))
+		item.set_text(1, str(q.get("queries", 0)))
+		item.set_text(2, _percent(_ratio(q.get("hits", 0), q.get("queries", 0))))
+		item.set_text(3, str(q.get("invalidations", 0)))
+
+
 func _on_expression_column_clicked(column: int, _mouse_button: int) -> void:
 	_expression_sort = maxi(column, 1)
 	_show_expressions(shown_stats.get("expressions", {}))
@@ -308,6 +325,12 @@ static func _format(key: String, s: Dictionary) -> String:
 			return _percent(_at(s, "expressions/hit_rate")) if _has(s, "expressions") else "n/a"
 		"Expressions/Invalidations":
 			return str(_at(s, "expressions/invalidations")) if _has(s, "expressions") else "n/a"
+		"Queries/Hit rate":
+			return "%s of %d" % [_percent(_at(s, "queries/hit_rate")), _at(s, "queries/queries")]
+		"Queries/Invalidations":
+			return str(_at(s, "queries/invalidations"))
+		"Queries/Events (handlers run)":
+			return "%d (%d)" % [_at(s, "events/emitted"), _at(s, "events/delivered")]
 		"Hot reload/Reloads":
 			return "%d (%d failed)" % [_at(s, "reload/reloads"), _at(s, "reload/failures")]
 		"Hot reload/p50 / p95":

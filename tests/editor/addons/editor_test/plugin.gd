@@ -139,6 +139,7 @@ func _the_panel_shows_the_editors_runtime() -> void:
 	_check(panel.is_processing(), "the visible panel refreshes")
 	runtime.exec("error('panel sees this')")
 	runtime.load_script("res://scripts/highlight.lua")
+	runtime.exec("for i = 1, 3 do query.group('panel_group') end")
 	await _wait(0.6)
 	var stats: Dictionary = runtime.get_stats()
 	_check(not panel.is_showing_game() and panel.shown_source == "editor", "it shows the editor")
@@ -154,6 +155,14 @@ func _the_panel_shows_the_editors_runtime() -> void:
 	for item in scripts.get_root().get_children():
 		listed.append(item.get_text(0))
 	_check(listed.has("res://scripts/highlight.lua"), "loaded scripts are listed with their heap")
+	var queries: Tree = panel.find_child("Queries", true, false)
+	var asked := []
+	for item in queries.get_root().get_children():
+		asked.append([item.get_text(0), item.get_text(1), item.get_text(2)])
+	_check(asked.has(["group(\"panel_group\")", "3", "66.7 %"]),
+			"the queries tab lists each query with its counts (%s)" % [asked])
+	_check(panel.value_text("Queries", "Hit rate").ends_with(" of %d" % stats.queries.queries),
+			"the query hit rate is get_stats()'s (%s)" % panel.value_text("Queries", "Hit rate"))
 	# Buttons act on the editor's runtime.
 	runtime.warm_cache()
 	runtime.flush_cache()
