@@ -15,8 +15,8 @@ use godot::obj::{Gd, NewGd, Singleton};
 use mlua::{Function, Lua, MultiValue, Value, Variadic};
 
 use crate::bridge::convert::to_lua;
-use crate::bridge::describe;
 use crate::bridge::object::LuaObject;
+use crate::bridge::text_argument;
 use crate::state::RuntimeState;
 
 /// ResourceLoader's `ThreadLoadStatus`.
@@ -98,16 +98,15 @@ pub fn install(lua: &Lua) -> mlua::Result<()> {
     globals.raw_set(
         "load_async",
         lua.create_function(|lua, path: Value| {
-            let path = path_argument("load_async", &path)?;
-            let state = crate::state::existing()
-                .ok_or_else(|| mlua::Error::runtime("the Lua runtime is shutting down"))?;
+            let path = text_argument("load_async", 1, "a resource path", &path)?;
+            let state = crate::state::running()?;
             to_lua(lua, &request(&state, &path)?.to_variant())
         })?,
     )?;
     globals.raw_set(
         "instantiate",
         lua.create_function(|lua, path: Value| {
-            let path = path_argument("instantiate", &path)?;
+            let path = text_argument("instantiate", 1, "a resource path", &path)?;
             if !ResourceLoader::singleton().exists(&path) {
                 return Err(missing("instantiate", &path));
             }
@@ -136,16 +135,6 @@ fn is_resource_path(text: &str) -> bool {
     ["res://", "user://", "uid://"]
         .iter()
         .any(|prefix| text.starts_with(prefix))
-}
-
-fn path_argument(function: &str, value: &Value) -> mlua::Result<String> {
-    match value {
-        Value::String(s) => Ok(s.to_str()?.to_string()),
-        other => Err(mlua::Error::runtime(format!(
-            "{function}: argument #1: expected a resource path, got {}",
-            describe(other)
-        ))),
-    }
 }
 
 fn missing(function: &str, path: &str) -> mlua::Error {

@@ -14,8 +14,8 @@ use lua_runtime_core::events::EventBus;
 use lua_runtime_core::stats::EventStats;
 use mlua::{Function, Lua, MultiValue, Value, Variadic};
 
-use crate::bridge::describe;
-use crate::state::{RuntimeState, Step};
+use crate::bridge::{describe, text_argument};
+use crate::state::{RuntimeState, Step, running};
 
 /// Emits nested deeper than this (handlers emitting events whose handlers emit...) are
 /// refused, so a loop of events is an error rather than a stack overflow.
@@ -142,19 +142,12 @@ pub fn install(lua: &Lua) -> mlua::Result<()> {
     lua.globals().raw_set("events", events)
 }
 
-fn running() -> mlua::Result<std::rc::Rc<RuntimeState>> {
-    crate::state::existing().ok_or_else(|| mlua::Error::runtime("the Lua runtime is shutting down"))
-}
-
 fn event_name(function: &str, value: &Value) -> mlua::Result<String> {
-    match value {
-        Value::String(s) if !s.as_bytes().is_empty() => Ok(s.to_str()?.to_string()),
-        other => Err(mlua::Error::runtime(format!(
-            "{function}: argument #1: expected an event name, got {}",
-            match other {
-                Value::String(_) => "an empty string".to_owned(),
-                other => describe(other),
-            }
-        ))),
+    let name = text_argument(function, 1, "an event name", value)?;
+    if name.is_empty() {
+        return Err(mlua::Error::runtime(format!(
+            "{function}: argument #1: expected an event name, got an empty string"
+        )));
     }
+    Ok(name)
 }

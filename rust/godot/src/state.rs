@@ -109,6 +109,14 @@ pub fn get() -> Option<Rc<RuntimeState>> {
     }
 }
 
+/// The runtime state, for Lua functions: an error once the extension is shutting down.
+///
+/// # Errors
+/// When there is no running state.
+pub fn running() -> mlua::Result<Rc<RuntimeState>> {
+    existing().ok_or_else(|| mlua::Error::runtime("the Lua runtime is shutting down"))
+}
+
 /// The runtime state if it exists already; never creates it.
 pub fn existing() -> Option<Rc<RuntimeState>> {
     STATE.with_borrow(Clone::clone)

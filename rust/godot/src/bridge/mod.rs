@@ -56,6 +56,23 @@ impl Bridge {
     }
 }
 
+/// String argument `index` of the library function `function`, or an error saying what it
+/// should have been (`query.group: argument #1: expected a group name, got number`).
+pub fn text_argument(
+    function: &str,
+    index: usize,
+    what: &str,
+    value: &Value,
+) -> mlua::Result<String> {
+    match value {
+        Value::String(s) => Ok(s.to_str()?.to_string()),
+        other => Err(mlua::Error::runtime(format!(
+            "{function}: argument #{index}: expected {what}, got {}",
+            describe(other)
+        ))),
+    }
+}
+
 /// A value's type as a user would name it (`Vector2i`, `Node2D`, `number`, ...).
 pub fn describe(value: &Value) -> String {
     match value {
@@ -83,8 +100,7 @@ fn userdata_name(ud: &AnyUserData) -> String {
 /// `require(name)`: a `res://` path or a dotted name under `res://`, loaded once.
 fn require_function(lua: &Lua) -> mlua::Result<Function> {
     lua.create_function(|lua, name: String| {
-        let state = crate::state::existing()
-            .ok_or_else(|| mlua::Error::runtime("the Lua runtime is shutting down"))?;
+        let state = crate::state::running()?;
         let path = lua_runtime_core::host::require::resolve(&name)
             .map_err(|e| mlua::Error::runtime(e.to_string()))?;
         let requirer = lua_runtime_core::host::require::calling_script(lua);

@@ -257,8 +257,9 @@ fn method_info(object: &Gd<Object>, method: &str) -> Option<MethodInfo> {
     })
 }
 
-/// The object a method was called on: an object proxy, or a script's `self`.
-fn receiver_object(receiver: &Value) -> Option<mlua::Result<Gd<Object>>> {
+/// The object a value stands for: an object proxy, or a script's `self` (its node). `None`
+/// for any other value.
+pub fn receiver_object(receiver: &Value) -> Option<mlua::Result<Gd<Object>>> {
     match receiver {
         Value::UserData(ud) => ud.borrow::<LuaObject>().ok().map(|o| o.object()),
         Value::Table(t) => super::instance::node_of(t),

@@ -28,8 +28,8 @@ use lua_runtime_core::query::{Query, QueryCache};
 use lua_runtime_core::stats::QueryStats;
 use mlua::{AnyUserData, Lua, Table, Value};
 
-use crate::bridge::describe;
-use crate::bridge::object::LuaObject;
+use crate::bridge::object::{LuaObject, receiver_object};
+use crate::bridge::{describe, text_argument};
 use crate::state::RuntimeState;
 
 /// Answers the cache holds at most.
@@ -332,28 +332,13 @@ pub fn install(lua: &Lua) -> mlua::Result<()> {
 }
 
 fn ask(lua: &Lua, query: Query, root: Option<Gd<Node>>) -> mlua::Result<Table> {
-    let state = crate::state::existing()
-        .ok_or_else(|| mlua::Error::runtime("the Lua runtime is shutting down"))?;
+    let state = crate::state::running()?;
     state.queries.ask(lua, &state, query, root)
-}
-
-fn text_argument(function: &str, index: usize, what: &str, value: &Value) -> mlua::Result<String> {
-    match value {
-        Value::String(s) => Ok(s.to_str()?.to_string()),
-        other => Err(mlua::Error::runtime(format!(
-            "{function}: argument #{index}: expected {what}, got {}",
-            describe(other)
-        ))),
-    }
 }
 
 /// A node argument: a node object, or a script's `self`.
 fn node_argument(function: &str, value: &Value) -> mlua::Result<Gd<Node>> {
-    let object = match value {
-        Value::UserData(ud) => ud.borrow::<LuaObject>().ok().map(|o| o.object()),
-        Value::Table(t) => crate::bridge::instance::node_of(t),
-        _ => None,
-    };
+    let object = receiver_object(value);
     let expected = || {
         mlua::Error::runtime(format!(
             "{function}: argument #1: expected a Node, got {}",
