@@ -8,6 +8,7 @@
 //! `LuaRuntime.emit_event(name, args)` and the `LuaRuntime.event_emitted` signal.
 
 use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 
 use godot::obj::InstanceId;
 use lua_runtime_core::events::EventBus;
@@ -21,10 +22,18 @@ use crate::state::{RuntimeState, Step, running};
 /// refused, so a loop of events is an error rather than a stack overflow.
 const MAX_DEPTH: u32 = 32;
 
+/// A subscribed function, with the script it was defined in (worked out once, at `on`): errors
+/// that carry no location are reported there.
+#[derive(Clone)]
+struct Handler {
+    function: Function,
+    path: Rc<str>,
+}
+
 /// The subscriptions, and how deep the current emit is nested.
 #[derive(Default)]
 pub struct Events {
-    bus: RefCell<EventBus<Function>>,
+    bus: RefCell<EventBus<Handler>>,
     depth: Cell<u32>,
 }
 
@@ -66,8 +75,7 @@ pub fn emit(state: &RuntimeState, name: &str, args: MultiValue) -> mlua::Result<
             continue;
         }
         let owner = owner.map(|id| InstanceId::from_i64(id as i64));
-        let path = defined_in(&handler);
-        let step = state.call(&handler, args.clone(), &path, owner);
+        let step = state.call(&handler.function, args.clone(), &handler.path, owner);
         events
             .bus
             .borrow_mut()
@@ -79,14 +87,14 @@ pub fn emit(state: &RuntimeState, name: &str, args: MultiValue) -> mlua::Result<
     Ok(delivered)
 }
 
-/// The script a Lua function was defined in, for errors that carry no location.
-fn defined_in(function: &Function) -> String {
+/// The script a Lua function was defined in.
+fn defined_in(function: &Function) -> Rc<str> {
     let source = function.info().source.unwrap_or_default();
     source
         .strip_prefix('@')
         .or_else(|| source.strip_prefix('='))
         .unwrap_or(&source)
-        .to_owned()
+        .into()
 }
 
 /// Installs the `events` global.
@@ -104,11 +112,11 @@ pub fn install(lua: &Lua) -> mlua::Result<()> {
             };
             let state = running()?;
             let owner = crate::state::current_owner().map(|id| id.to_i64() as u64);
-            state
-                .events
-                .bus
-                .borrow_mut()
-                .on(&name, owner, handler.clone());
+            let subscribed = Handler {
+                path: defined_in(&handler),
+                function: handler.clone(),
+            };
+            state.events.bus.borrow_mut().on(&name, owner, subscribed);
             Ok(handler)
         })?,
     )?;
@@ -127,7 +135,7 @@ pub fn install(lua: &Lua) -> mlua::Result<()> {
                 .events
                 .bus
                 .borrow_mut()
-                .off(&name, |h| h.to_pointer() == handler.to_pointer());
+                .off(&name, |h| h.function.to_pointer() == handler.to_pointer());
             Ok(removed)
         })?,
     )?;
