@@ -127,7 +127,29 @@ impl ObjectCaches {
 
 /// The Lua function that calls method `name` on the object (or `self`) it is given first.
 fn method_caller(lua: &Lua, name: &Name) -> mlua::Result<Function> {
-    names::method_function(lua, name, |b| &b.objects.method_callers, call_method)
+    // The caller is made once per name, so only these two names pay for telling the query
+    // cache that a group changed.
+    let call: names::MethodCall = match &*name.text {
+        "add_to_group" | "remove_from_group" => call_group_method,
+        _ => call_method,
+    };
+    names::method_function(lua, name, |b| &b.objects.method_callers, call)
+}
+
+/// `node:add_to_group(group)` / `node:remove_from_group(group)`: cached answers about the
+/// group are out of date once the call is made.
+fn call_group_method(
+    lua: &Lua,
+    receiver: &Value,
+    method: &StringName,
+    text: &str,
+    args: &[Value],
+) -> mlua::Result<Value> {
+    let result = call_method(lua, receiver, method, text, args)?;
+    if let (Some(Value::String(group)), Ok(state)) = (args.first(), crate::state::running()) {
+        state.queries.group_changed(&group.to_string_lossy());
+    }
+    Ok(result)
 }
 
 /// `receiver:method(args...)` on an engine object.
@@ -148,23 +170,11 @@ fn call_method(
     let variants = arguments(args)
         .map_err(|(i, e)| argument_error(&format!("{}.{text}", object.get_class()), i, &e))?;
     match ffi::call(&object.to_variant(), method, &variants) {
-        Ok(result) => {
-            if text == "add_to_group" || text == "remove_from_group" {
-                group_changed(&variants);
-            }
-            to_lua(lua, &result)
-        }
+        Ok(result) => to_lua(lua, &result),
         Err(failure) => {
             let class = object.get_class().to_string();
             Err(object_call_error(&object, &class, text, &failure, args))
         }
-    }
-}
-
-/// Lua changed a group's members: cached answers about the group are out of date.
-fn group_changed(args: &[godot::builtin::Variant]) {
-    if let (Some(group), Some(state)) = (args.first(), crate::state::existing()) {
-        state.queries.group_changed(&group.to_string());
     }
 }
 
