@@ -164,11 +164,6 @@ impl<V> QueryCache<V> {
         self.entries.iter().any(|(_, entry)| entry.fresh)
     }
 
-    /// The queries with an entry (fresh or stale).
-    pub fn queries(&self) -> impl Iterator<Item = &Query> {
-        self.entries.iter().map(|(query, _)| query)
-    }
-
     /// Drops every answer; counters stay.
     pub fn clear(&mut self) {
         self.entries.clear();

@@ -80,21 +80,20 @@ impl Queries {
     }
 
     /// Reads the project settings that shape the cache, now and whenever they change.
+    /// Called once, when the runtime starts.
     pub fn configure(&self) {
-        self.check_members
-            .set(crate::settings::check_group_members());
+        self.read_settings();
         let reread = godot::builtin::Callable::from_fn("lua_runtime_query_settings", |_| {
             if let Some(state) = crate::state::existing() {
-                state
-                    .queries
-                    .check_members
-                    .set(crate::settings::check_group_members());
+                state.queries.read_settings();
             }
         });
-        let mut settings = godot::classes::ProjectSettings::singleton();
-        if !settings.is_connected("settings_changed", &reread) {
-            settings.connect("settings_changed", &reread);
-        }
+        godot::classes::ProjectSettings::singleton().connect("settings_changed", &reread);
+    }
+
+    fn read_settings(&self) {
+        self.check_members
+            .set(crate::settings::check_group_members());
     }
 
     /// Lua code added a node to `group` or removed one from it.

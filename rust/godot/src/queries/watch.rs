@@ -103,7 +103,8 @@ fn node_moved_in_or_out(queries: &super::Queries, node: &Gd<Node>, leaving: bool
     let parent = node
         .get_parent()
         .map(|p| p.instance_id_unchecked().to_i64() as u64);
-    let ancestors = ancestors(node);
+    // Only recursive by-class answers need the node's ancestors; most tree events meet none.
+    let mut ancestors: Option<HashSet<u64>> = None;
     cache.invalidate_where(|query, answer| match query {
         Query::Group { .. } => in_group(node, answer),
         Query::Children { parent: p, .. } => Some(*p) == parent,
@@ -113,7 +114,9 @@ fn node_moved_in_or_out(queries: &super::Queries, node: &Gd<Node>, leaving: bool
             recursive,
         } => {
             let under = if *recursive {
-                ancestors.contains(root)
+                ancestors
+                    .get_or_insert_with(|| ancestors_of(node))
+                    .contains(root)
             } else {
                 Some(*root) == parent
             };
@@ -156,7 +159,7 @@ fn in_group(node: &Gd<Node>, answer: &Answer) -> bool {
 }
 
 /// The instance ids of `node`'s ancestors.
-fn ancestors(node: &Gd<Node>) -> HashSet<u64> {
+fn ancestors_of(node: &Gd<Node>) -> HashSet<u64> {
     let mut found = HashSet::new();
     let mut current = node.get_parent();
     while let Some(parent) = current {
