@@ -53,6 +53,11 @@ func physics_frames(count: int) -> void:
 		await get_tree().physics_frame
 
 
+## The message of the latest script error, for assertions and failure messages.
+func _last_message() -> String:
+	return errors[-1]["message"] if not errors.is_empty() else "<no error>"
+
+
 func errors_for(path: String) -> Array[Dictionary]:
 	var out: Array[Dictionary] = []
 	for e in errors:

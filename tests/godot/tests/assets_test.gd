@@ -2,10 +2,6 @@ extends TestCase
 ## Resources from Lua: load, load_async and instantiate, including missing paths.
 
 
-func _last_message() -> String:
-	return errors[-1]["message"] if not errors.is_empty() else "<no error>"
-
-
 func test_load_returns_the_resource_and_keeps_lua_text_loading() -> void:
 	check_eq(LuaRuntime.eval("load('res://fixtures/thing.tres').resource_name"), "the thing", "a resource by path")
 	check_eq(LuaRuntime.eval("load('return 6 * 7')()"), 42, "Lua text still compiles")

@@ -31,10 +31,6 @@ func test_vector_and_color_operators() -> void:
 	check_eq(node.lua_call("color_math", []), "0.5 0.5 1 true", "Color")
 
 
-func _last_message() -> String:
-	return errors[-1]["message"] if not errors.is_empty() else "<no error>"
-
-
 func test_unknown_property_read_is_an_error_naming_the_class() -> void:
 	check_eq(node.lua_call("read_unknown", []), null, "returns null")
 	check(_last_message().contains("Node2D has no property, method or signal named 'no_such_property'"), _last_message())

@@ -15,10 +15,6 @@ func after_each() -> void:
 	super()
 
 
-func _last_message() -> String:
-	return errors[-1]["message"] if not errors.is_empty() else "<no error>"
-
-
 func test_handlers_run_in_subscription_order_with_the_arguments() -> void:
 	LuaRuntime.exec("""
 		handlers = {}

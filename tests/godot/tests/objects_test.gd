@@ -9,10 +9,6 @@ func after_each() -> void:
 	super()
 
 
-func _last_message() -> String:
-	return errors[-1]["message"] if not errors.is_empty() else "<no error>"
-
-
 func test_classes_create_objects_with_properties_and_methods() -> void:
 	var made: Node2D = LuaRuntime.eval("local n = Node2D:new(); n.position = Vector2(1, 2); n.name = 'Made'; return n")
 	check(made is Node2D, "Node2D:new() makes a Node2D")

@@ -19,10 +19,6 @@ func after_each() -> void:
 	super()
 
 
-func _last_message() -> String:
-	return errors[-1]["message"] if not errors.is_empty() else "<no error>"
-
-
 func _add(parent: Node, node_name: String, node: Node = null) -> Node:
 	var n := node if node != null else Node2D.new()
 	n.name = node_name

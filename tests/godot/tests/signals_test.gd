@@ -18,10 +18,6 @@ func after_each() -> void:
 	super()
 
 
-func _last_message() -> String:
-	return errors[-1]["message"] if not errors.is_empty() else "<no error>"
-
-
 func _on_lua_signal(value: Variant) -> void:
 	received.append(value)
 
