@@ -16,12 +16,12 @@ fn setup() -> (LuaHost, Rc<Tasks>, Rc<RefCell<Vec<Parked>>>) {
     let tasks_slot: Rc<RefCell<Option<Rc<Tasks>>>> = Rc::default();
     let (slot, list) = (tasks_slot.clone(), parked.clone());
     let waiter = lua
-        .create_function(move |_, (thread, what): (Thread, Value)| {
+        .create_function(move |lua, (thread, what): (Thread, Value)| {
             if matches!(&what, Value::String(s) if s.to_string_lossy() == "bad") {
                 return Ok((false, Some("cannot wait for that".to_owned())));
             }
             let tasks = slot.borrow().clone().expect("tasks");
-            list.borrow_mut().push(tasks.park(thread));
+            list.borrow_mut().push(tasks.park(lua, thread)?);
             Ok((true, None))
         })
         .expect("waiter");
@@ -78,7 +78,7 @@ fn await_suspends_and_resume_continues_with_the_values() {
         Some(7)
     );
     let p = parked.borrow_mut().pop().expect("parked");
-    returned(tasks.resume(p, ("x", "y")).expect("resume"));
+    returned(tasks.resume(lua, p, ("x", "y")).expect("resume"));
     let log: String = lua.load("table.concat(log, ', ')").eval().expect("log");
     assert_eq!(log, "before 1, after xy");
     let stats = tasks.stats();
@@ -132,7 +132,7 @@ fn errors_keep_their_location_and_do_not_break_the_pool() {
         Outcome::Waiting
     ));
     let p = parked.borrow_mut().pop().expect("parked");
-    let err = tasks.resume(p, ()).err().expect("an error after resuming");
+    let err = tasks.resume(lua, p, ()).err().expect("an error after resuming");
     assert!(err.to_string().contains("res://late.lua:1: late"), "{err}");
     let bad = function(lua, "return function() await('bad') end");
     let err = tasks.call(lua, &bad, ()).err().expect("refused");
@@ -168,6 +168,6 @@ fn await_in_a_script_coroutine_resumes_that_coroutine() {
         .expect("wrap");
     assert_eq!(tasks.stats().waiting, 1);
     let p = parked.borrow_mut().pop().expect("parked");
-    returned(tasks.resume(p, 42).expect("resume"));
+    returned(tasks.resume(lua, p, 42).expect("resume"));
     assert_eq!(lua.load("out").eval::<i64>().expect("out"), 42);
 }

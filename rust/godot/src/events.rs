@@ -13,7 +13,7 @@ use std::rc::Rc;
 use godot::obj::InstanceId;
 use lua_runtime_core::events::EventBus;
 use lua_runtime_core::stats::EventStats;
-use mlua::{Function, Lua, MultiValue, Value, Variadic};
+use mlua::{Function, Lua, MultiValue, RegistryKey, Value, Variadic};
 
 use crate::bridge::{describe, text_argument};
 use crate::state::{RuntimeState, Step, running};
@@ -24,9 +24,13 @@ const MAX_DEPTH: u32 = 32;
 
 /// A subscribed function, with the script it was defined in (worked out once, at `on`): errors
 /// that carry no location are reported there.
+///
+/// The function is held in the Lua registry: plain handles live on a stack LuaJIT caps at
+/// about 8,000 slots, and every node of a large scene may subscribe.
 #[derive(Clone)]
 struct Handler {
-    function: Function,
+    function: Rc<RegistryKey>,
+    address: usize,
     path: Rc<str>,
 }
 
@@ -75,7 +79,14 @@ pub fn emit(state: &RuntimeState, name: &str, args: MultiValue) -> mlua::Result<
             continue;
         }
         let owner = owner.map(|id| InstanceId::from_i64(id as i64));
-        let step = state.call(&handler.function, args.clone(), &handler.path, owner);
+        let Ok(function) = state
+            .host
+            .lua()
+            .registry_value::<Function>(&handler.function)
+        else {
+            continue;
+        };
+        let step = state.call(&function, args.clone(), &handler.path, owner);
         events
             .bus
             .borrow_mut()
@@ -102,7 +113,7 @@ pub fn install(lua: &Lua) -> mlua::Result<()> {
     let events = lua.create_table()?;
     events.raw_set(
         "on",
-        lua.create_function(|_, (name, handler): (Value, Value)| {
+        lua.create_function(|lua, (name, handler): (Value, Value)| {
             let name = event_name("events.on", &name)?;
             let Value::Function(handler) = handler else {
                 return Err(mlua::Error::runtime(format!(
@@ -114,7 +125,8 @@ pub fn install(lua: &Lua) -> mlua::Result<()> {
             let owner = crate::state::current_owner().map(|id| id.to_i64() as u64);
             let subscribed = Handler {
                 path: defined_in(&handler),
-                function: handler.clone(),
+                address: handler.to_pointer() as usize,
+                function: Rc::new(lua.create_registry_value(handler.clone())?),
             };
             state.events.bus.borrow_mut().on(&name, owner, subscribed);
             Ok(handler)
@@ -135,7 +147,7 @@ pub fn install(lua: &Lua) -> mlua::Result<()> {
                 .events
                 .bus
                 .borrow_mut()
-                .off(&name, |h| h.function.to_pointer() == handler.to_pointer());
+                .off(&name, |h| h.address == handler.to_pointer() as usize);
             Ok(removed)
         })?,
     )?;

@@ -6,7 +6,12 @@
 
 use godot::init::{ExtensionLibrary, InitStage, gdextension};
 
+#[global_allocator]
+static ALLOCATOR: alloc::Counting = alloc::Counting;
+
+mod alloc;
 mod assets;
+mod batch;
 mod bridge;
 mod debugger;
 mod errors;

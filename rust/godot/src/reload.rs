@@ -163,8 +163,10 @@ fn reload_one(state: &RuntimeState, path: &str, library: bool, script: bool) -> 
 
 /// Gives every node running `path` its new module, keeping each node's `self`.
 fn renew_instances(state: &RuntimeState, path: &str, module: &Table) {
+    state.batches.changed();
     for instance in state.running.instances_of(path) {
-        let old = match instance.replace_module(module.clone()) {
+        let lua = state.host.lua();
+        let old = match instance.replace_module(lua, module.clone()) {
             Ok(old) => old,
             Err(e) => {
                 state.report(&ScriptError::from_lua(&e, path).into());
@@ -174,13 +176,10 @@ fn renew_instances(state: &RuntimeState, path: &str, module: &Table) {
         if let Ok(mut node) = Gd::<Node>::try_from_instance_id(instance.node) {
             follow_callbacks(&mut node, Some(module));
         }
-        if let Some(on_reload) = instance.callback("_on_reload") {
-            state.run(
-                &on_reload,
-                (instance.state.clone(), old),
-                path,
-                Some(instance.node),
-            );
+        if let Some(on_reload) = instance.callback(lua, "_on_reload")
+            && let Ok(this) = instance.state(lua)
+        {
+            state.run(&on_reload, (this, old), path, Some(instance.node));
         }
     }
 }

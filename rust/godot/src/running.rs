@@ -1,40 +1,103 @@
 //! The scripts nodes are running: one [`Instance`] per LuaScriptNode, found by script path so
 //! hot reload can give every node running a changed script its new code.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::{Rc, Weak};
 
+use godot::classes::Node;
+use godot::obj::Gd;
 use godot::obj::InstanceId;
-use mlua::Table;
+use mlua::{Function, Lua, RegistryKey, Table};
+
+use crate::batch::FrameMarks;
 
 /// A node running a script: its `self` table and the script's current module.
+///
+/// Both are held in the Lua registry, not as plain handles: those live on a stack LuaJIT caps
+/// at about 8,000 slots, and a scene may run more nodes than that.
 pub struct Instance {
     pub path: String,
     pub node: InstanceId,
+    /// The node, for the checks a batch makes; touched only while `active`.
+    node_ref: Gd<Node>,
+    /// In the tree and `enabled`.
+    active: Cell<bool>,
+    /// The node's `execution_order`.
+    pub order: Cell<i32>,
+    /// Where the node stands in each kind's batch plan (see `batch`).
+    pub frame: [FrameMarks; 2],
     /// The node's `self`; it outlives reloads.
-    pub state: Table,
-    module: RefCell<Table>,
+    state: RegistryKey,
+    module: RefCell<RegistryKey>,
 }
 
 impl Instance {
-    pub fn new(path: String, node: InstanceId, state: Table, module: Table) -> Self {
-        Instance {
+    /// # Errors
+    /// Only if Lua cannot allocate.
+    pub fn new(
+        lua: &Lua,
+        path: String,
+        node: Gd<Node>,
+        state: Table,
+        module: Table,
+    ) -> mlua::Result<Self> {
+        Ok(Instance {
             path,
-            node,
-            state,
-            module: RefCell::new(module),
+            node: node.instance_id(),
+            node_ref: node,
+            active: Cell::new(true),
+            order: Cell::new(0),
+            frame: Default::default(),
+            state: lua.create_registry_value(state)?,
+            module: RefCell::new(lua.create_registry_value(module)?),
+        })
+    }
+
+    /// The node entered or left the tree, or was enabled or disabled.
+    pub fn set_active(&self, active: bool) {
+        self.active.set(active);
+    }
+
+    /// Whether Godot would run the node's callbacks now: it is in the tree, enabled and
+    /// processing (not paused, not turned off with `set_process(false)`).
+    pub fn runs_now(&self, physics: bool) -> bool {
+        self.active.get()
+            && self.node_ref.can_process()
+            && if physics {
+                self.node_ref.is_physics_processing()
+            } else {
+                self.node_ref.is_processing()
+            }
+    }
+
+    /// The node moved or its `target_path` changed: `self.target` is looked up again.
+    pub fn forget_target(&self, lua: &Lua) {
+        if let Ok(state) = self.state(lua) {
+            let _ = crate::bridge::instance::forget_target(&state);
         }
     }
 
+    /// The node's `self`.
+    ///
+    /// # Errors
+    /// Only if Lua cannot allocate.
+    pub fn state(&self, lua: &Lua) -> mlua::Result<Table> {
+        lua.registry_value(&self.state)
+    }
+
     /// The module the node runs now.
-    pub fn module(&self) -> Table {
-        self.module.borrow().clone()
+    ///
+    /// # Errors
+    /// Only if Lua cannot allocate.
+    pub fn module(&self, lua: &Lua) -> mlua::Result<Table> {
+        lua.registry_value(&self.module.borrow())
     }
 
     /// The function `name` of the module the node runs now, if it defines one.
-    pub fn callback(&self, name: &str) -> Option<mlua::Function> {
-        crate::script_node::callback(&self.module.borrow(), name)
+    pub fn callback(&self, lua: &Lua, name: &str) -> Option<Function> {
+        let module = self.module(lua).ok()?;
+        crate::script_node::callback(&module, name)
     }
 
     /// Gives the node a new version of its script (here and in its `self`, whose lookups
@@ -42,9 +105,11 @@ impl Instance {
     ///
     /// # Errors
     /// Only if Lua cannot allocate; the node then keeps its old version.
-    pub fn replace_module(&self, module: Table) -> mlua::Result<Table> {
-        crate::bridge::instance::set_module(&self.state, module.clone())?;
-        Ok(self.module.replace(module))
+    pub fn replace_module(&self, lua: &Lua, module: Table) -> mlua::Result<Table> {
+        crate::bridge::instance::set_module(&self.state(lua)?, module.clone())?;
+        let old = self.module(lua)?;
+        lua.replace_registry_value(&mut self.module.borrow_mut(), module)?;
+        Ok(old)
     }
 }
 
@@ -79,13 +144,15 @@ impl Running {
         live
     }
 
-    /// How many nodes run a script now.
+    /// How many nodes run a script now. (A batch plan may hold a freed node's instance until
+    /// the next frame; it does not count.)
     pub fn count(&self) -> u64 {
         let by_path = self.by_path.borrow();
         by_path
             .values()
             .flatten()
-            .filter(|weak| weak.strong_count() > 0)
+            .filter_map(Weak::upgrade)
+            .filter(|instance| Gd::<Node>::try_from_instance_id(instance.node).is_ok())
             .count() as u64
     }
 

@@ -2,10 +2,12 @@
 
 use std::rc::Rc;
 
+use godot::classes::notify::NodeNotification;
 use godot::classes::{Engine, FileAccess, INode, InputEvent, Node, Object};
 use godot::prelude::*;
 use mlua::{Function, IntoLuaMulti, Table};
 
+use crate::batch::Kind;
 use crate::bridge::convert;
 use crate::bridge::object::LuaObject;
 use crate::running::Instance;
@@ -36,6 +38,7 @@ pub struct LuaScriptNode {
 
     /// When false, no callback of the script is called.
     #[export]
+    #[var(set = set_enabled)]
     #[init(val = true)]
     enabled: bool,
 
@@ -60,7 +63,10 @@ impl INode for LuaScriptNode {
             return;
         }
         self.start();
-        let module = self.instance.as_ref().map(|i| i.module());
+        let module = self.instance.as_ref().and_then(|instance| {
+            let state = state::existing()?;
+            instance.module(state.host.lua()).ok()
+        });
         follow_callbacks(&mut node, module.as_ref());
         self.call_back("_ready", ());
     }
@@ -75,11 +81,31 @@ impl INode for LuaScriptNode {
     }
 
     fn process(&mut self, delta: f64) {
-        self.call_back("_process", delta);
+        self.each_step(Kind::Process, delta);
     }
 
     fn physics_process(&mut self, delta: f64) {
-        self.call_back("_physics_process", delta);
+        self.each_step(Kind::Physics, delta);
+    }
+
+    fn on_notification(&mut self, what: NodeNotification) {
+        // Unpaused nodes rejoin the order.
+        if what == NodeNotification::UNPAUSED
+            && let Some(state) = state::existing()
+        {
+            state.batches.changed();
+        }
+    }
+
+    fn enter_tree(&mut self) {
+        // Back in the tree after a removal (`_ready` is not called again).
+        if let Some(instance) = &self.instance {
+            instance.set_active(self.enabled);
+            if let Some(state) = state::existing() {
+                state.batches.changed();
+                instance.forget_target(state.host.lua());
+            }
+        }
     }
 
     fn input(&mut self, event: Gd<InputEvent>) {
@@ -88,6 +114,10 @@ impl INode for LuaScriptNode {
 
     fn exit_tree(&mut self) {
         self.call_back("_exit_tree", ());
+        if let (Some(instance), Some(state)) = (&self.instance, state::existing()) {
+            instance.set_active(false);
+            instance.forget_target(state.host.lua());
+        }
         // The script's event subscriptions end with its node's time in the tree.
         if let Some(state) = state::existing() {
             state.events.drop_owner(self.base().instance_id());
@@ -100,9 +130,26 @@ impl LuaScriptNode {
     #[func]
     fn set_execution_order(&mut self, order: i32) {
         self.execution_order = order;
+        if let Some(instance) = &self.instance {
+            instance.order.set(order);
+        }
+        if let Some(state) = state::existing() {
+            state.batches.changed();
+        }
         let mut node = self.base_mut();
         node.set_process_priority(order);
         node.set_physics_process_priority(order);
+    }
+
+    #[func]
+    fn set_enabled(&mut self, enabled: bool) {
+        self.enabled = enabled;
+        if let Some(instance) = &self.instance {
+            instance.set_active(enabled && self.base().is_inside_tree());
+            if let (true, Some(state)) = (enabled, state::existing()) {
+                state.batches.changed();
+            }
+        }
     }
 
     #[func]
@@ -110,6 +157,9 @@ impl LuaScriptNode {
         self.target_path = path;
         // `query.by_script` answers name the nodes scripts drive.
         if let Some(state) = state::existing() {
+            if let Some(instance) = &self.instance {
+                instance.forget_target(state.host.lua());
+            }
             state.queries.scripts_changed();
         }
     }
@@ -120,9 +170,12 @@ impl LuaScriptNode {
         let Some(instance) = &self.instance else {
             return Variant::nil();
         };
+        let Some(state) = state::existing() else {
+            return Variant::nil();
+        };
         instance
-            .state
-            .get::<mlua::Value>(key.to_string())
+            .state(state.host.lua())
+            .and_then(|this| this.get::<mlua::Value>(key.to_string()))
             .and_then(|v| convert::from_lua(&v))
             .unwrap_or_default()
     }
@@ -135,8 +188,9 @@ impl LuaScriptNode {
         };
         let Some(state) = state::get() else { return };
         let _guard = self.base_mut();
-        let result = convert::to_lua(state.host.lua(), &value)
-            .and_then(|v| instance.state.set(key.to_string(), v));
+        let lua = state.host.lua();
+        let result =
+            convert::to_lua(lua, &value).and_then(|v| instance.state(lua)?.set(key.to_string(), v));
         if let Err(e) = result {
             godot_error!("{}: lua_set('{key}'): {e}", instance.path);
         }
@@ -152,12 +206,15 @@ impl LuaScriptNode {
         let Some(state) = state::get() else {
             return Variant::nil();
         };
-        let Some(function) = instance.callback(&name.to_string()) else {
+        let lua = state.host.lua();
+        let Some(function) = instance.callback(lua, &name.to_string()) else {
             godot_error!("{}: the script has no function '{name}'", instance.path);
             return Variant::nil();
         };
-        let lua = state.host.lua();
-        let mut lua_args = vec![mlua::Value::Table(instance.state.clone())];
+        let Ok(this) = instance.state(lua) else {
+            return Variant::nil();
+        };
+        let mut lua_args = vec![mlua::Value::Table(this)];
         for arg in args.iter_shared() {
             match convert::to_lua(lua, &arg) {
                 Ok(v) => lua_args.push(v),
@@ -254,10 +311,16 @@ impl LuaScriptNode {
             .bridge
             .instances
             .create(state.host.lua(), node, module.clone());
+        let node = self.to_gd().upcast::<Node>();
+        let created = created
+            .and_then(|table| Instance::new(state.host.lua(), path.clone(), node, table, module));
         match created {
-            Ok(table) => {
+            Ok(instance) => {
                 self.load_error = None;
-                let instance = Rc::new(Instance::new(path, id, table, module));
+                instance.order.set(self.execution_order);
+                instance.set_active(self.enabled);
+                let instance = Rc::new(instance);
+                state.batches.changed();
                 state.running.add(&instance);
                 state.queries.scripts_changed();
                 self.instance = Some(instance);
@@ -275,6 +338,26 @@ impl LuaScriptNode {
         self.ready();
     }
 
+    /// A `_process` or `_physics_process` step: in a batch when batching is on and the node
+    /// is in one, alone otherwise.
+    fn each_step(&mut self, kind: Kind, delta: f64) {
+        if !self.enabled {
+            return;
+        }
+        let (Some(instance), Some(state)) = (self.instance.clone(), state::existing()) else {
+            return;
+        };
+        if state.batches.enabled() {
+            let _guard = self.base_mut();
+            if state.batches.step(&state, kind, &instance, delta) {
+                return;
+            }
+        }
+        let started = std::time::Instant::now();
+        self.call_back(kind.callback(), delta);
+        state.batches.timed_alone(&instance.path, started.elapsed());
+    }
+
     /// Calls `name(self, args...)` if the script defines it; an error is reported and the
     /// game goes on.
     fn call_back(&mut self, name: &str, args: impl IntoLuaMulti) {
@@ -284,15 +367,19 @@ impl LuaScriptNode {
         let Some(instance) = self.instance.clone() else {
             return;
         };
-        let Some(function) = instance.callback(name) else {
+        let Some(state) = state::get() else { return };
+        let lua = state.host.lua();
+        let Some(function) = instance.callback(lua, name) else {
             return;
         };
-        let Some(state) = state::get() else { return };
+        let Ok(this) = instance.state(lua) else {
+            return;
+        };
         // While Lua runs, Godot may call back into this node (a script reading its own
         // properties, a signal handler): the guard lets those calls borrow it.
         let owner = Some(self.base().instance_id());
         let _guard = self.base_mut();
-        let args = (instance.state.clone(), args);
+        let args = (this, args);
         state.run(&function, args, &instance.path, owner);
     }
 }

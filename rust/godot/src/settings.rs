@@ -17,6 +17,7 @@ pub const EXPORT_STRIP_SOURCE: &str = "lua_runtime/export/strip_source";
 pub const HOT_RELOAD_ENABLED: &str = "lua_runtime/hot_reload/enabled";
 pub const HOT_RELOAD_DEBOUNCE: &str = "lua_runtime/hot_reload/debounce_ms";
 pub const QUERIES_CHECK_GROUP_MEMBERS: &str = "lua_runtime/queries/check_group_members";
+pub const BATCH_CALLBACKS: &str = "lua_runtime/performance/batch_callbacks";
 
 const DEFAULT_DEBOUNCE_MS: i64 = 15;
 
@@ -57,6 +58,7 @@ pub fn register() {
         bool_setting(EXPORT_STRIP_SOURCE, false),
         bool_setting(HOT_RELOAD_ENABLED, true),
         bool_setting(QUERIES_CHECK_GROUP_MEMBERS, true),
+        bool_setting(BATCH_CALLBACKS, true),
         (
             HOT_RELOAD_DEBOUNCE.to_owned(),
             DEFAULT_DEBOUNCE_MS.to_variant(),
@@ -75,7 +77,13 @@ pub fn register() {
         info.set("hint", hint.ord());
         info.set("hint_string", hint_string.as_str());
         settings.add_property_info(&info);
-        settings.set_restart_if_changed(&name, name != EXPORT_STRIP_SOURCE);
+        // These take effect at once; the others when the game starts.
+        let live = [
+            EXPORT_STRIP_SOURCE,
+            QUERIES_CHECK_GROUP_MEMBERS,
+            BATCH_CALLBACKS,
+        ];
+        settings.set_restart_if_changed(&name, !live.contains(&name.as_str()));
     }
 }
 
@@ -115,6 +123,12 @@ pub fn warm_on_startup() -> bool {
 /// groups), or only the group's size (see the `query` library).
 pub fn check_group_members() -> bool {
     get(QUERIES_CHECK_GROUP_MEMBERS, true)
+}
+
+/// Whether LuaScriptNodes sharing a script run their `_process` and `_physics_process` in
+/// one Lua call per frame (see `batch`).
+pub fn batch_callbacks() -> bool {
+    get(BATCH_CALLBACKS, true)
 }
 
 /// Whether hot reload watches the project's scripts (where they are plain files).

@@ -18,6 +18,7 @@ use lua_runtime_core::{BytecodeCache, Error, LUA_FLAVOUR, LuaHost, ScriptError, 
 use mlua::{Function, IntoLuaMulti, MultiValue, Table};
 
 use crate::assets::Assets;
+use crate::batch::{Batches, Plan};
 use crate::events::Events;
 use crate::queries::Queries;
 use crate::reload::HotReload;
@@ -44,6 +45,8 @@ pub struct RuntimeState {
     pub events: Events,
     /// Resources loading in the background for `load_async`.
     pub assets: Assets,
+    /// Batched `_process` and `_physics_process`.
+    pub batches: Batches,
     /// The source each loaded script was compiled from, to tell which files changed since.
     sources: RefCell<HashMap<String, SourceHash>>,
 }
@@ -53,6 +56,8 @@ thread_local! {
     static SHUT_DOWN: Cell<bool> = const { Cell::new(false) };
     /// The node whose callback (or coroutine) is running now, if any.
     static OWNER: Cell<Option<InstanceId>> = const { Cell::new(None) };
+    /// While a batch runs: its plan table (whose `at` is the node running) and nodes.
+    static BATCH: RefCell<Option<(Table, Plan)>> = const { RefCell::new(None) };
 }
 
 /// How a call into script code ended.
@@ -75,13 +80,23 @@ impl Step {
 
 /// The node whose callback is running, for tying an `await` to it.
 pub fn current_owner() -> Option<InstanceId> {
-    OWNER.get()
+    let in_batch = BATCH.with_borrow(|batch| {
+        let (plan, nodes) = batch.as_ref()?;
+        let at = plan.raw_get::<usize>("at").ok()?;
+        Some(nodes.get(at.checked_sub(1)?).map(|i| i.node))
+    });
+    match in_batch {
+        Some(node) => node,
+        None => OWNER.get(),
+    }
 }
 
 /// Runs `f` with `owner` as the running node, restoring the outer one after.
 fn within<R>(owner: Option<InstanceId>, f: impl FnOnce() -> R) -> R {
     let outer = OWNER.replace(owner);
+    let outer_batch = BATCH.take();
     let result = f();
+    BATCH.set(outer_batch);
     OWNER.set(outer);
     result
 }
@@ -129,7 +144,14 @@ pub fn start() {
     if settings::warm_on_startup() {
         state.warm();
     }
-    state.queries.configure();
+    state.read_settings();
+    let reread = godot::builtin::Callable::from_fn("lua_runtime_settings", |_| {
+        if let Some(state) = existing() {
+            state.read_settings();
+        }
+    });
+    <godot::classes::ProjectSettings as godot::obj::Singleton>::singleton()
+        .connect("settings_changed", &reread);
     reload::start(&state);
     monitors::register();
     debugger::start();
@@ -138,6 +160,8 @@ pub fn start() {
 /// Once per frame, after every node's `_process`.
 pub fn frame() {
     if let Some(state) = existing() {
+        state.batches.end_frame(state.host.lua());
+        state.host.release_dropped_handles();
         reload::poll(&state);
         assets::poll(&state);
         errors::flush(&state);
@@ -155,6 +179,7 @@ pub fn shutdown() {
     if let Some(state) = &state {
         state.queries.stop();
         state.events.clear();
+        state.batches.clear();
         state.assets.clear();
     }
     drop(state);
@@ -163,6 +188,7 @@ pub fn shutdown() {
 impl RuntimeState {
     fn new() -> mlua::Result<Self> {
         let host = LuaHost::new()?;
+        let batches = Batches::new(host.lua())?;
         let bridge = bridge::Bridge::install(host.lua())?;
         let tasks = Tasks::install(host.lua(), bridge::waiting::waiter(host.lua())?)?;
         let cache = settings::cache_config().and_then(|config| {
@@ -182,6 +208,7 @@ impl RuntimeState {
             queries: Queries::default(),
             events: Events::default(),
             assets: Assets::default(),
+            batches,
             sources: RefCell::new(HashMap::new()),
         })
     }
@@ -219,8 +246,10 @@ impl RuntimeState {
         path: &str,
         owner: Option<InstanceId>,
     ) -> Option<MultiValue> {
-        self.drive(path, owner, || self.tasks.resume(parked, args))
-            .returned()
+        self.drive(path, owner, || {
+            self.tasks.resume(self.host.lua(), parked, args)
+        })
+        .returned()
     }
 
     /// Runs script code in the context of `owner`, reporting its error against `path`.
@@ -369,6 +398,23 @@ impl RuntimeState {
         }
     }
 
+    /// Reads the project settings the runtime follows while running.
+    fn read_settings(&self) {
+        self.queries.read_settings();
+        self.batches.set_enabled(settings::batch_callbacks());
+    }
+
+    /// Runs `f`, a batch call over `nodes` with plan table `plan`: `await` and `events.on`
+    /// inside it belong to the node at `plan.at`.
+    pub fn within_batch<R>(&self, plan: &Table, nodes: &Plan, f: impl FnOnce() -> R) -> R {
+        let outer_owner = OWNER.take();
+        let outer = BATCH.replace(Some((plan.clone(), nodes.clone())));
+        let result = f();
+        BATCH.set(outer);
+        OWNER.set(outer_owner);
+        result
+    }
+
     /// Reports an error through the one error path (log, `script_error`, counters).
     pub fn report(&self, err: &Error) {
         errors::report(self, err);
@@ -379,6 +425,7 @@ impl RuntimeState {
             lua: LuaStats {
                 flavour: LUA_FLAVOUR.to_owned(),
                 memory_bytes: self.host.memory_bytes() as u64,
+                extension_bytes: crate::alloc::in_use(),
                 gc_cycles: self.host.gc_cycles(),
                 memory_by_script: self.host.memory_by_script(),
             },
@@ -399,6 +446,7 @@ impl RuntimeState {
             reload: self.reload.stats(),
             queries: self.queries.stats(),
             events: self.events.stats(),
+            frame: self.batches.stats(),
         }
     }
 }

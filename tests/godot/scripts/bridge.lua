@@ -31,4 +31,6 @@ function M.freed_object(self)
   n:free()
   return n.name
 end
+function M.target_name(self) return self.target and tostring(self.target.name) end
+
 return M

@@ -76,6 +76,31 @@ func test_each_node_has_its_own_state() -> void:
 	check(a.lua_get("count") < 100, "setting one node's state leaves the other alone")
 
 
+func test_target_follows_moves_and_target_path_changes() -> void:
+	var first := Node.new()
+	first.name = "First"
+	add_child(first)
+	var second := Node.new()
+	second.name = "Second"
+	add_child(second)
+	var node := add_lua("res://scripts/bridge.lua", first)
+	check_eq(node.lua_call("target_name", []), "First", "the parent")
+	check_eq(node.lua_call("target_name", []), "First", "asked again")
+	node.reparent(second)
+	check_eq(node.lua_call("target_name", []), "Second", "the new parent after a move")
+	var child := Node.new()
+	child.name = "Child"
+	node.add_child(child)
+	node.target_path = NodePath("Child")
+	check_eq(node.lua_call("target_name", []), "Child", "the node at a new target_path")
+	child.name = "Renamed"
+	check_eq(node.lua_call("target_name", []), null, "a renamed target is no longer at the path")
+	node.target_path = NodePath("../..")
+	check_eq(node.lua_call("target_name", []), String(name), "an ancestor further up")
+	first.free()
+	second.free()
+
+
 func test_target_is_the_parent_by_default() -> void:
 	var body := Node2D.new()
 	body.position = Vector2(5, 5)

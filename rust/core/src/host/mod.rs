@@ -301,7 +301,14 @@ impl LuaHost {
     /// # Errors
     /// Only a `__gc` metamethod that raises can fail it.
     pub fn collect_garbage(&self) -> mlua::Result<()> {
+        self.lua.expire_registry_values();
         self.lua.gc_collect()
+    }
+
+    /// Releases the values whose registry handles were dropped since the last call (the
+    /// registry keeps them until then). Cheap when there are none; called once a frame.
+    pub fn release_dropped_handles(&self) {
+        self.lua.expire_registry_values();
     }
 }
 

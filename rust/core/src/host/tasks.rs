@@ -11,7 +11,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashSet;
 use std::rc::Rc;
 
-use mlua::{Function, IntoLuaMulti, Lua, MultiValue, Table, Thread, Value};
+use mlua::{Function, IntoLuaMulti, Lua, MultiValue, RegistryKey, Table, Thread, Value};
 
 use crate::stats::TaskStats;
 
@@ -56,8 +56,12 @@ pub enum Outcome {
 type RunnerSet = Rc<RefCell<HashSet<usize>>>;
 
 /// A coroutine suspended in `await`. Dropping it abandons the coroutine.
+///
+/// It is held in the Lua registry rather than as a plain handle: handles live on a stack that
+/// LuaJIT caps at about 8,000 slots, and a game may have more coroutines waiting than that.
 pub struct Parked {
-    thread: Thread,
+    thread: RegistryKey,
+    address: usize,
     runner: bool,
     runners: RunnerSet,
     waiting: Rc<Cell<u64>>,
@@ -72,9 +76,7 @@ impl Drop for Parked {
             self.dropped.set(self.dropped.get() + 1);
             if self.runner {
                 // The runner is gone for good; its address may be reused by a new coroutine.
-                self.runners
-                    .borrow_mut()
-                    .remove(&(self.thread.to_pointer() as usize));
+                self.runners.borrow_mut().remove(&self.address);
             }
         }
     }
@@ -164,30 +166,38 @@ impl Tasks {
     }
 
     /// Takes hold of the coroutine that is about to suspend in `await`.
-    pub fn park(&self, thread: Thread) -> Parked {
+    ///
+    /// # Errors
+    /// Only if Lua cannot allocate.
+    pub fn park(&self, lua: &Lua, thread: Thread) -> mlua::Result<Parked> {
+        let address = thread.to_pointer() as usize;
+        let thread = lua.create_registry_value(thread)?;
         self.waiting.set(self.waiting.get() + 1);
-        let runner = self
-            .runners
-            .borrow()
-            .contains(&(thread.to_pointer() as usize));
-        Parked {
+        let runner = self.runners.borrow().contains(&address);
+        Ok(Parked {
             thread,
+            address,
             runner,
             runners: self.runners.clone(),
             waiting: self.waiting.clone(),
             dropped: self.dropped.clone(),
             resumed: false,
-        }
+        })
     }
 
     /// Resumes a coroutine that waited, with the values it waited for.
     ///
     /// # Errors
     /// As [`Self::call`].
-    pub fn resume(&self, mut parked: Parked, args: impl IntoLuaMulti) -> mlua::Result<Outcome> {
+    pub fn resume(
+        &self,
+        lua: &Lua,
+        mut parked: Parked,
+        args: impl IntoLuaMulti,
+    ) -> mlua::Result<Outcome> {
         parked.resumed = true;
         self.resumed.set(self.resumed.get() + 1);
-        let thread = parked.thread.clone();
+        let thread: Thread = lua.registry_value(&parked.thread)?;
         drop(parked);
         if !thread.is_resumable() {
             return Ok(Outcome::Returned(MultiValue::new()));

@@ -19,6 +19,34 @@ pub struct StatsSnapshot {
     pub reload: ReloadStats,
     pub queries: QueryStats,
     pub events: EventStats,
+    pub frame: FrameStats,
+}
+
+/// Time spent in Lua `_process` and `_physics_process` callbacks.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct FrameStats {
+    /// Whether nodes sharing a script run in one Lua call (a project setting).
+    pub batching: bool,
+    /// Frames measured since start-up.
+    pub frames: u64,
+    /// Microseconds in Lua callbacks in the last frame, and the mean over recent frames.
+    pub lua_us: f64,
+    pub lua_us_mean: f64,
+    /// Calls from the engine into Lua callbacks in the last frame (a batch counts once).
+    pub lua_calls: u64,
+    /// Nodes whose callback ran inside a batch in the last frame.
+    pub batched_nodes: u64,
+    /// The last frame by script path.
+    pub by_script: BTreeMap<String, ScriptFrame>,
+}
+
+/// One script's share of a frame.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ScriptFrame {
+    /// Microseconds in its callbacks.
+    pub us: f64,
+    /// Callbacks run (one per node and callback kind).
+    pub nodes: u64,
 }
 
 /// Cached node queries (`query.group`, `query.children`, ...).
@@ -124,6 +152,9 @@ pub struct LuaStats {
     pub flavour: String,
     /// Bytes in use by the Lua heap.
     pub memory_bytes: u64,
+    /// Bytes the extension's own (Rust) code holds: Lua heap and Godot's objects not
+    /// included.
+    pub extension_bytes: u64,
     /// Garbage-collection cycles completed since start-up.
     pub gc_cycles: u64,
     /// Heap each loaded script's latest load added (module, functions, top-level data).

@@ -12,11 +12,13 @@ use std::fmt;
 use std::hash::{Hash, Hasher};
 
 use godot::builtin::{Callable, RustCallable, Variant};
-use mlua::{Function, MultiValue};
+use mlua::{Function, MultiValue, RegistryKey};
 
 thread_local! {
-    /// Functions behind live Callables, by address, with how many Callables use each.
-    static FUNCTIONS: RefCell<HashMap<usize, (Function, usize)>> = RefCell::new(HashMap::new());
+    /// Functions behind live Callables, by address, with how many Callables use each. They are
+    /// held in the Lua registry: plain handles live on a stack LuaJIT caps at about 8,000
+    /// slots, and every node of a large scene may connect a function.
+    static FUNCTIONS: RefCell<HashMap<usize, (RegistryKey, usize)>> = RefCell::new(HashMap::new());
 }
 
 /// A Callable's handle on a Lua function.
@@ -29,8 +31,11 @@ struct LuaCallable {
 }
 
 impl LuaCallable {
-    fn function(&self) -> Option<Function> {
-        FUNCTIONS.with_borrow(|map| map.get(&self.address).map(|(f, _)| f.clone()))
+    fn function(&self, lua: &mlua::Lua) -> Option<Function> {
+        FUNCTIONS.with_borrow(|map| {
+            let (key, _) = map.get(&self.address)?;
+            lua.registry_value(key).ok()
+        })
     }
 }
 
@@ -95,13 +100,13 @@ impl RustCallable for LuaCallable {
             );
             return Variant::nil();
         }
-        let Some(function) = self.function() else {
-            return Variant::nil();
-        };
         let Some(state) = crate::state::get() else {
             return Variant::nil();
         };
         let lua = state.host.lua();
+        let Some(function) = self.function(lua) else {
+            return Variant::nil();
+        };
         let values: MultiValue = args
             .iter()
             .map(|a| super::convert::to_lua(lua, a).unwrap_or(mlua::Value::Nil))
@@ -121,7 +126,10 @@ impl RustCallable for LuaCallable {
 }
 
 /// The Callable for a Lua function (equal for equal functions).
-pub fn from_function(function: &Function) -> Callable {
+///
+/// # Errors
+/// Only if Lua cannot allocate.
+pub fn from_function(lua: &mlua::Lua, function: &Function) -> mlua::Result<Callable> {
     let address = function.to_pointer() as usize;
     let info = function.info();
     let path = info.source.map_or_else(
@@ -129,15 +137,20 @@ pub fn from_function(function: &Function) -> Callable {
         |s| s.strip_prefix('@').unwrap_or(&s).to_owned(),
     );
     FUNCTIONS.with_borrow_mut(|map| {
-        map.entry(address)
-            .or_insert_with(|| (function.clone(), 0))
-            .1 += 1;
-    });
-    Callable::from_custom(LuaCallable {
+        let entry = match map.entry(address) {
+            std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert((lua.create_registry_value(function.clone())?, 0))
+            }
+        };
+        entry.1 += 1;
+        Ok::<_, mlua::Error>(())
+    })?;
+    Ok(Callable::from_custom(LuaCallable {
         address,
         path,
         line: info.line_defined,
-    })
+    }))
 }
 
 /// Forgets every function (at shutdown, before the Lua state closes); Callables still held

@@ -97,7 +97,10 @@ fn from_lua_depth(value: &Value, depth: usize) -> mlua::Result<Variant> {
         Value::String(s) => GString::from(s.to_string_lossy().as_str()).to_variant(),
         Value::Table(t) => table_to_variant(t, depth)?,
         Value::UserData(ud) => userdata_to_variant(ud)?,
-        Value::Function(f) => super::callable::from_function(f).to_variant(),
+        Value::Function(f) => {
+            let state = crate::state::running()?;
+            super::callable::from_function(state.host.lua(), f)?.to_variant()
+        }
         other => {
             return Err(mlua::Error::runtime(format!(
                 "a Lua {} cannot be passed to Godot",

@@ -9,13 +9,34 @@
 use godot::builtin::NodePath;
 use godot::classes::{Node, Object};
 use godot::obj::Gd;
-use mlua::{Function, Lua, Table, Value};
+use mlua::{Function, Lua, LuaString, Table, Value};
 
 use super::object::{self, LuaObject};
 
 /// Metatable fields of an instance table.
 const NODE: &str = "node";
 const MODULE: &str = "module";
+/// `self.target` once found, when only the node's own place in the tree can change it.
+const TARGET: &str = "target";
+
+/// `self[key]` for keys `self` lacks: the module's functions and `self.target` are found in
+/// Lua, without a call into the runtime; engine members of the node go to `node_index`.
+const INDEX: &str = r#"
+local rawget, getmetatable, type = rawget, getmetatable, type
+local node_index, find_target = ...
+return function(self, key)
+  local meta = getmetatable(self)
+  local found = rawget(meta.module, key)
+  if found ~= nil then return found end
+  if key == "target" then
+    local target = meta.target
+    if target ~= nil then return target end
+    return find_target(self)
+  end
+  if type(key) ~= "string" then return nil end
+  return node_index(self, key)
+end
+"#;
 
 /// The metamethods shared by every instance table.
 pub struct InstanceFunctions {
@@ -25,9 +46,14 @@ pub struct InstanceFunctions {
 
 impl InstanceFunctions {
     pub fn new(lua: &Lua) -> mlua::Result<Self> {
-        let index = lua.create_function(|lua, (state, key): (Table, Value)| {
-            instance_index(lua, &state, key)
+        let node_index = lua.create_function(|lua, (state, key): (Table, LuaString)| {
+            node_member(lua, &state, &key)
         })?;
+        let find_target = lua.create_function(|lua, state: Table| find_target(lua, &state))?;
+        let index: Function = lua
+            .load(INDEX)
+            .set_name("=self")
+            .call((node_index, find_target))?;
         let newindex = lua.create_function(|_, (state, key, value): (Table, Value, Value)| {
             if let Value::String(name) = &key
                 && let Some(node) = node_userdata(&state)?
@@ -78,38 +104,53 @@ pub fn node_of(state: &Table) -> Option<mlua::Result<Gd<Object>>> {
     Some(node.object())
 }
 
-fn instance_index(lua: &Lua, state: &Table, key: Value) -> mlua::Result<Value> {
+/// An engine member of the node behind `self` (`self.name`, `self:get_parent()`).
+fn node_member(lua: &Lua, state: &Table, key: &LuaString) -> mlua::Result<Value> {
     let Some(meta) = state.metatable() else {
         return Ok(Value::Nil);
     };
-    let module: Table = meta.raw_get(MODULE)?;
-    let found: Value = module.raw_get(&key)?;
-    if !found.is_nil() {
-        return Ok(found);
-    }
-    let Value::String(name) = key else {
-        return Ok(Value::Nil);
-    };
-    let name = super::names::intern(&name)?;
+    let name = super::names::intern(key)?;
     let node_ud: mlua::AnyUserData = meta.raw_get(NODE)?;
     let node = node_ud.borrow::<LuaObject>()?;
-    if &*name.text == "target" {
-        return target(lua, &node);
-    }
     object::index(lua, &node, &name)
 }
 
-/// `self.target`: the node at the script node's `target_path`, or nil.
-fn target(lua: &Lua, node: &LuaObject) -> mlua::Result<Value> {
-    let object = node.object()?;
+/// `self.target`: the node at the script node's `target_path`, or nil. A path made only of
+/// `..` and `.` (the default is the parent) names an ancestor, which only the script node's
+/// own move can change: it is kept until [`forget_target`].
+fn find_target(lua: &Lua, state: &Table) -> mlua::Result<Value> {
+    let Some(meta) = state.metatable() else {
+        return Ok(Value::Nil);
+    };
+    let node_ud: mlua::AnyUserData = meta.raw_get(NODE)?;
+    let object = node_ud.borrow::<LuaObject>()?.object()?;
     let Ok(node) = object.try_cast::<Node>() else {
         return Ok(Value::Nil);
     };
     let path: NodePath = node.get("target_path").try_to().unwrap_or_default();
-    match node.get_node_or_null(&path) {
-        Some(target) => lua
-            .create_userdata(LuaObject::new(target.upcast()))
-            .map(Value::UserData),
-        None => Ok(Value::Nil),
+    let Some(target) = node.get_node_or_null(&path) else {
+        return Ok(Value::Nil);
+    };
+    let proxy = Value::UserData(lua.create_userdata(LuaObject::new(target.upcast()))?);
+    if names_an_ancestor(&path) {
+        meta.raw_set(TARGET, &proxy)?;
+    }
+    Ok(proxy)
+}
+
+fn names_an_ancestor(path: &NodePath) -> bool {
+    !path.is_absolute()
+        && path.get_subname_count() == 0
+        && (0..path.get_name_count()).all(|i| {
+            let name = path.get_name(i);
+            name == ".." || name == "."
+        })
+}
+
+/// The script node moved or its `target_path` changed: `self.target` is looked up again.
+pub fn forget_target(state: &Table) -> mlua::Result<()> {
+    match state.metatable() {
+        Some(meta) => meta.raw_set(TARGET, Value::Nil),
+        None => Ok(()),
     }
 }

@@ -26,7 +26,7 @@ pub fn waiter(lua: &Lua) -> mlua::Result<Function> {
         let Some(state) = crate::state::existing() else {
             return Ok((false, Some("the Lua runtime is shutting down".to_owned())));
         };
-        let parked = state.tasks.park(thread);
+        let parked = state.tasks.park(state.host.lua(), thread)?;
         let owner = crate::state::current_owner();
         let owner_node = owner.and_then(|id| Gd::<Object>::try_from_instance_id(id).ok());
         // Errors after the resume are located by their message; this names the script when

@@ -26,7 +26,7 @@ use godot::classes::{ClassDb, Node, Object, SceneTree};
 use godot::obj::{Gd, InstanceId, Singleton};
 use lua_runtime_core::query::{Query, QueryCache};
 use lua_runtime_core::stats::QueryStats;
-use mlua::{AnyUserData, Lua, Table, Value};
+use mlua::{AnyUserData, Lua, RegistryKey, Table, Value};
 
 use crate::bridge::object::{LuaObject, receiver_object};
 use crate::bridge::{describe, text_argument};
@@ -38,10 +38,9 @@ const CAPACITY: usize = 1024;
 /// One cached answer.
 pub struct Answer {
     nodes: Vec<Gd<Node>>,
-    /// The Lua proxy of each node, in the same order.
-    proxies: Vec<AnyUserData>,
-    /// The array handed to Lua.
-    table: Table,
+    /// The array handed to Lua: the node proxies, in the same order. It is held in the
+    /// registry, as plain handles live on a stack LuaJIT caps at about 8,000 slots.
+    table: RegistryKey,
     /// For group answers: the group, to check membership on each hit.
     group: Option<StringName>,
 }
@@ -79,19 +78,8 @@ impl Queries {
         self.cache.borrow_mut().clear();
     }
 
-    /// Reads the project settings that shape the cache, now and whenever they change.
-    /// Called once, when the runtime starts.
-    pub fn configure(&self) {
-        self.read_settings();
-        let reread = godot::builtin::Callable::from_fn("lua_runtime_query_settings", |_| {
-            if let Some(state) = crate::state::existing() {
-                state.queries.read_settings();
-            }
-        });
-        godot::classes::ProjectSettings::singleton().connect("settings_changed", &reread);
-    }
-
-    fn read_settings(&self) {
+    /// Reads the project settings that shape the cache.
+    pub fn read_settings(&self) {
         self.check_members
             .set(crate::settings::check_group_members());
     }
@@ -153,13 +141,13 @@ impl Queries {
             // Outside the tree no signal tells of changes: answer afresh every time.
             self.cache.borrow_mut().bypass(&query, label);
             let nodes = compute::nodes(state, &tree, &query, root.as_ref());
-            return Ok(build(lua, nodes, None, None)?.table);
+            return lua.registry_value(&build(lua, nodes, None, None)?.table);
         }
         {
             let mut cache = self.cache.borrow_mut();
             if let Some(answer) = cache.fresh(&query) {
                 if answer.still_right(&tree, self.check_members.get()) {
-                    let table = answer.table.clone();
+                    let table = lua.registry_value(&answer.table)?;
                     cache.hit(&query);
                     return Ok(table);
                 }
@@ -173,7 +161,7 @@ impl Queries {
             _ => None,
         };
         let answer = build(lua, nodes, old, group)?;
-        let table = answer.table.clone();
+        let table = lua.registry_value(&answer.table)?;
         self.cache.borrow_mut().store(query.clone(), label, answer);
         Ok(table)
     }
@@ -202,30 +190,36 @@ fn build(
     old: Option<Answer>,
     group: Option<StringName>,
 ) -> mlua::Result<Answer> {
-    let reusable: std::collections::HashMap<InstanceId, AnyUserData> = old
+    // Where each node of the old answer sat in its table, so its proxy can be reused.
+    let old_table: Option<Table> = old
+        .as_ref()
+        .map(|old| lua.registry_value(&old.table))
+        .transpose()?;
+    let old_index: std::collections::HashMap<InstanceId, usize> = old
         .map(|old| {
             old.nodes
                 .iter()
-                .map(Gd::instance_id_unchecked)
-                .zip(old.proxies)
+                .enumerate()
+                .map(|(i, node)| (node.instance_id_unchecked(), i + 1))
                 .collect()
         })
         .unwrap_or_default();
     let table = lua.create_table_with_capacity(nodes.len(), 0)?;
-    let mut proxies = Vec::with_capacity(nodes.len());
     for (i, node) in nodes.iter().enumerate() {
-        let proxy = match reusable.get(&node.instance_id_unchecked()) {
-            Some(proxy) => proxy.clone(),
+        let reused = match (&old_table, old_index.get(&node.instance_id_unchecked())) {
+            (Some(old), Some(&at)) => old.raw_get::<Option<AnyUserData>>(at)?,
+            _ => None,
+        };
+        let proxy = match reused {
+            Some(proxy) => proxy,
             None => lua.create_userdata(LuaObject::new(node.clone().upcast::<Object>()))?,
         };
-        table.raw_set(i + 1, &proxy)?;
-        proxies.push(proxy);
+        table.raw_set(i + 1, proxy)?;
     }
     table.set_metatable(Some(result_metatable(lua)?))?;
     Ok(Answer {
         nodes,
-        proxies,
-        table,
+        table: lua.create_registry_value(table)?,
         group,
     })
 }

@@ -1,0 +1,487 @@
+//! Batched `_process` and `_physics_process`: the nodes that share a script and an
+//! `execution_order` run in one Lua call per frame instead of one engine-to-Lua call each.
+//!
+//! Godot still calls every LuaScriptNode, in its own order (priority, then tree order). Each
+//! step (a frame, or a physics step) the runtime records that order. The next step, the first
+//! node of each run of nodes with the same script and `execution_order` in the recorded order
+//! runs the whole run in one Lua call; the other nodes of the run find they have run and
+//! return at once. So the order is the unbatched one, with these exceptions, each taking
+//! effect one step late as unbatched would see it at once: a step in which a LuaScriptNode
+//! started, re-entered the tree or changed `execution_order`, or a script reloaded, runs
+//! unbatched (and records the new order); a `move_child` that changes the order of running
+//! nodes is followed the step after it. A node that left the tree, was disabled, freed or
+//! stopped processing is skipped, as Godot skips it.
+//!
+//! A callback that `await`s or fails ends its node's part only: the rest of the run goes on
+//! in a new call.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::time::Instant;
+
+use godot::classes::Engine;
+use godot::obj::{InstanceId, Singleton};
+use lua_runtime_core::ScriptError;
+use lua_runtime_core::host::tasks::Outcome;
+use lua_runtime_core::stats::FrameStats;
+use mlua::{Function, Lua, RegistryKey, Table};
+
+use crate::running::Instance;
+use crate::state::RuntimeState;
+
+/// The callbacks that run every step.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Kind {
+    Process,
+    Physics,
+}
+
+impl Kind {
+    pub fn callback(self) -> &'static str {
+        match self {
+            Kind::Process => "_process",
+            Kind::Physics => "_physics_process",
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The engine's count of steps of this kind.
+    fn now(self) -> u64 {
+        let engine = Engine::singleton();
+        match self {
+            Kind::Process => engine.get_process_frames(),
+            Kind::Physics => engine.get_physics_frames(),
+        }
+    }
+}
+
+/// Runs a slice of a plan: `run(plan, name, from, to, delta)` calls `mods[i][name](selves[i],
+/// delta)` for each `i` in `from..=to` not marked in `skip`. It keeps `plan.at` at the node
+/// running, and stops after a callback when `plan.gen` moved on: the runtime bumps it when a
+/// callback waits or fails and goes on with the rest itself, so a callback resumed later
+/// returns without running its neighbours again.
+const RUN: &str = r"
+return function(plan, name, from, to, delta)
+  local selves, mods, skip, gen = plan.selves, plan.mods, plan.skip, plan.gen
+  for i = from, to do
+    if not skip[i] then
+      plan.at = i
+      local f = mods[i][name]
+      if f then f(selves[i], delta) end
+      if plan.gen ~= gen then return end
+    end
+  end
+  plan.at = 0
+end
+";
+
+/// The nodes a step's batches run, in order.
+pub type Plan = Rc<Vec<Rc<Instance>>>;
+
+/// Consecutive entries of a plan with the same script and `execution_order`.
+struct Run {
+    start: usize,
+    end: usize,
+    done: bool,
+}
+
+/// One kind's order and plan.
+struct Steps {
+    /// The engine step being recorded.
+    step: Cell<u64>,
+    /// The nodes Godot called this step, in its order.
+    recording: RefCell<Vec<Rc<Instance>>>,
+    /// The nodes the batches run this step (the order recorded the step before).
+    plan: RefCell<Plan>,
+    runs: RefCell<Vec<Run>>,
+    /// The nodes whose `self` and module the Lua plan table holds, in order.
+    in_table: RefCell<Vec<InstanceId>>,
+    /// The order may have changed since it was recorded: the next step runs unbatched.
+    dirty: Cell<bool>,
+}
+
+impl Default for Steps {
+    fn default() -> Self {
+        Steps {
+            step: Cell::new(NEVER),
+            recording: RefCell::default(),
+            plan: RefCell::default(),
+            runs: RefCell::default(),
+            in_table: RefCell::default(),
+            dirty: Cell::new(false),
+        }
+    }
+}
+
+/// Batching for both kinds, and what it measured.
+pub struct Batches {
+    run: RegistryKey,
+    /// A plan table per kind: `selves`, `mods`, `skip`, `at`, `gen`.
+    tables: [RegistryKey; 2],
+    steps: [Steps; 2],
+    enabled: Cell<bool>,
+    timing: RefCell<Timing>,
+}
+
+impl Batches {
+    /// # Errors
+    /// Only if Lua cannot allocate.
+    pub fn new(lua: &Lua) -> mlua::Result<Self> {
+        let run: Function = lua.load(RUN).set_name("=batch").call(())?;
+        let table = || -> mlua::Result<RegistryKey> {
+            let plan = lua.create_table()?;
+            plan.raw_set("selves", lua.create_table()?)?;
+            plan.raw_set("mods", lua.create_table()?)?;
+            plan.raw_set("skip", lua.create_table()?)?;
+            plan.raw_set("at", 0)?;
+            plan.raw_set("gen", 0)?;
+            lua.create_registry_value(plan)
+        };
+        Ok(Batches {
+            run: lua.create_registry_value(run)?,
+            tables: [table()?, table()?],
+            steps: Default::default(),
+            enabled: Cell::new(true),
+            timing: RefCell::new(Timing::default()),
+        })
+    }
+
+    /// Turns batching on or off (`lua_runtime/performance/batch_callbacks`).
+    pub fn set_enabled(&self, enabled: bool) {
+        self.enabled.set(enabled);
+        self.changed();
+    }
+
+    pub fn enabled(&self) -> bool {
+        self.enabled.get()
+    }
+
+    /// The order of running nodes may have changed (a node started or re-entered the tree,
+    /// changed `execution_order`, or its script reloaded): the next step of each kind runs
+    /// unbatched and records the new order.
+    pub fn changed(&self) {
+        for steps in &self.steps {
+            steps.dirty.set(true);
+            // A reload changes modules without changing the order: refill the table.
+            steps.in_table.borrow_mut().clear();
+        }
+    }
+
+    /// Godot calls `instance`'s node for a step of `kind`. Runs the node's batch if it is the
+    /// first of it; true when the node's callback has run in a batch this step (the caller
+    /// then has nothing left to do), false when the caller should run it alone.
+    pub fn step(
+        &self,
+        state: &RuntimeState,
+        kind: Kind,
+        instance: &Rc<Instance>,
+        delta: f64,
+    ) -> bool {
+        let steps = &self.steps[kind.index()];
+        let now = kind.now();
+        if steps.step.get() != now {
+            self.begin(state, kind, now);
+        }
+        steps.recording.borrow_mut().push(instance.clone());
+        let frame = &instance.frame[kind.index()];
+        if frame.ran.get() == now {
+            return true;
+        }
+        if frame.planned.get() != now {
+            return false;
+        }
+        let run = frame.run.get();
+        let pending = steps.runs.borrow().get(run).is_some_and(|r| !r.done);
+        if pending {
+            self.run(state, kind, run, now, delta);
+        }
+        frame.ran.get() == now
+    }
+
+    /// The first node of a new step: last step's recording becomes this step's plan.
+    fn begin(&self, state: &RuntimeState, kind: Kind, now: u64) {
+        let steps = &self.steps[kind.index()];
+        steps.step.set(now);
+        let recorded = std::mem::take(&mut *steps.recording.borrow_mut());
+        let dirty = steps.dirty.replace(false);
+        let mut runs = steps.runs.borrow_mut();
+        runs.clear();
+        *steps.plan.borrow_mut() = Plan::default();
+        if dirty || !self.enabled.get() || recorded.len() < 2 {
+            if !steps.in_table.borrow().is_empty() {
+                steps.in_table.borrow_mut().clear();
+                let _ = empty_table(state.host.lua(), &self.tables[kind.index()]);
+            }
+            return;
+        }
+        let plan = recorded;
+        for (i, instance) in plan.iter().enumerate() {
+            let joins = runs.last().is_some_and(|r: &Run| {
+                let first = &plan[r.start];
+                first.path == instance.path && first.order.get() == instance.order.get()
+            });
+            match runs.last_mut() {
+                Some(run) if joins => run.end = i + 1,
+                _ => runs.push(Run {
+                    start: i,
+                    end: i + 1,
+                    done: false,
+                }),
+            }
+            let frame = &instance.frame[kind.index()];
+            frame.planned.set(now);
+            frame.run.set(runs.len() - 1);
+        }
+        match self.fill_table(state.host.lua(), kind, &plan) {
+            Ok(()) => *steps.plan.borrow_mut() = Rc::new(plan),
+            Err(e) => {
+                state.report(&ScriptError::from_lua(&e, "batch").into());
+                runs.clear();
+            }
+        }
+    }
+
+    /// Makes the Lua plan table hold `plan`'s `self`s and modules, when it holds others.
+    fn fill_table(&self, lua: &Lua, kind: Kind, plan: &[Rc<Instance>]) -> mlua::Result<()> {
+        let steps = &self.steps[kind.index()];
+        let ids: Vec<InstanceId> = plan.iter().map(|i| i.node).collect();
+        if *steps.in_table.borrow() == ids {
+            return Ok(());
+        }
+        let table: Table = lua.registry_value(&self.tables[kind.index()])?;
+        let selves = lua.create_table_with_capacity(plan.len(), 0)?;
+        let mods = lua.create_table_with_capacity(plan.len(), 0)?;
+        for (i, instance) in plan.iter().enumerate() {
+            selves.raw_set(i + 1, instance.state(lua)?)?;
+            mods.raw_set(i + 1, instance.module(lua)?)?;
+        }
+        table.raw_set("selves", selves)?;
+        table.raw_set("mods", mods)?;
+        *steps.in_table.borrow_mut() = ids;
+        Ok(())
+    }
+
+    /// Runs run `index` of `kind`'s plan in as few Lua calls as waits and errors allow.
+    fn run(&self, state: &RuntimeState, kind: Kind, index: usize, now: u64, delta: f64) {
+        let steps = &self.steps[kind.index()];
+        let (start, end) = {
+            let mut runs = steps.runs.borrow_mut();
+            let run = &mut runs[index];
+            run.done = true;
+            (run.start, run.end)
+        };
+        let plan = steps.plan.borrow().clone();
+        let lua = state.host.lua();
+        let (Ok(table), Ok(run)) = (
+            lua.registry_value::<Table>(&self.tables[kind.index()]),
+            lua.registry_value::<Function>(&self.run),
+        ) else {
+            return;
+        };
+        let Ok(skip) = table.raw_get::<Table>("skip") else {
+            return;
+        };
+        // Nodes Godot would skip now; every other one counts as run, so that when Godot
+        // calls it later this step it does nothing.
+        let mut skipped = Vec::new();
+        for (i, instance) in plan.iter().enumerate().take(end).skip(start) {
+            if instance.runs_now(kind == Kind::Physics) {
+                instance.frame[kind.index()].ran.set(now);
+            } else {
+                skipped.push(i + 1);
+                let _ = skip.raw_set(i + 1, true);
+            }
+        }
+        let started = Instant::now();
+        let mut from = start + 1;
+        while from <= end {
+            let outcome = state.within_batch(&table, &plan, || {
+                state
+                    .tasks
+                    .call(lua, &run, (&table, kind.callback(), from, end, delta))
+            });
+            let at = match outcome {
+                Ok(Outcome::Returned(_)) => break,
+                Ok(Outcome::Waiting) => table.raw_get::<usize>("at").unwrap_or(end),
+                Err(e) => {
+                    let at = table.raw_get::<usize>("at").unwrap_or(end);
+                    let path = plan.get(at.wrapping_sub(1)).map_or("batch", |i| &i.path);
+                    state.report(&ScriptError::from_lua(&e, path).into());
+                    at
+                }
+            };
+            let generation = table.raw_get::<u64>("gen").unwrap_or(0);
+            let _ = table.raw_set("gen", generation + 1);
+            if at == 0 {
+                break;
+            }
+            from = at + 1;
+        }
+        for i in skipped {
+            let _ = skip.raw_set(i, mlua::Value::Nil);
+        }
+        let path = &plan[start].path;
+        self.timing
+            .borrow_mut()
+            .add(path, started.elapsed(), end - start, true);
+    }
+
+    /// Counts a callback run alone (not in a batch).
+    pub fn timed_alone(&self, path: &str, elapsed: std::time::Duration) {
+        self.timing.borrow_mut().add(path, elapsed, 1, false);
+    }
+
+    /// Once per frame: closes the frame's figures, and lets go of the plans of kinds whose
+    /// last step ran no node (so freed nodes' `self` tables are not kept alive by them).
+    pub fn end_frame(&self, lua: &Lua) {
+        self.timing.borrow_mut().end_frame();
+        for (index, steps) in self.steps.iter().enumerate() {
+            let kind = if index == 0 {
+                Kind::Process
+            } else {
+                Kind::Physics
+            };
+            // A step of this kind went by without any node: nothing runs it any more.
+            if steps.step.get() != kind.now() {
+                steps.recording.borrow_mut().clear();
+                *steps.plan.borrow_mut() = Plan::default();
+                steps.runs.borrow_mut().clear();
+                steps.in_table.borrow_mut().clear();
+                let _ = empty_table(lua, &self.tables[index]);
+            }
+        }
+    }
+
+    pub fn stats(&self) -> FrameStats {
+        let mut stats = self.timing.borrow().stats();
+        stats.batching = self.enabled.get();
+        stats
+    }
+
+    /// Forgets every plan (when nodes stop, at shutdown).
+    pub fn clear(&self) {
+        for steps in &self.steps {
+            steps.recording.borrow_mut().clear();
+            *steps.plan.borrow_mut() = Plan::default();
+            steps.runs.borrow_mut().clear();
+            steps.in_table.borrow_mut().clear();
+            steps.dirty.set(true);
+        }
+    }
+}
+
+/// Empties a plan table's `selves` and `mods`.
+fn empty_table(lua: &Lua, key: &RegistryKey) -> mlua::Result<()> {
+    let table: Table = lua.registry_value(key)?;
+    table.raw_set("selves", lua.create_table()?)?;
+    table.raw_set("mods", lua.create_table()?)
+}
+
+/// No step: the engine counts steps from 0.
+const NEVER: u64 = u64::MAX;
+
+/// Where one node stands in one kind's plan.
+pub struct FrameMarks {
+    /// The step whose plan includes the node, and the run of that plan it belongs to.
+    planned: Cell<u64>,
+    run: Cell<usize>,
+    /// The step in which a batch ran (or skipped) the node.
+    ran: Cell<u64>,
+}
+
+impl Default for FrameMarks {
+    fn default() -> Self {
+        FrameMarks {
+            planned: Cell::new(NEVER),
+            run: Cell::new(0),
+            ran: Cell::new(NEVER),
+        }
+    }
+}
+
+/// Time in Lua callbacks: the frame being measured and the last ones.
+#[derive(Default)]
+struct Timing {
+    current: FrameFigures,
+    last: FrameFigures,
+    /// Recent frame totals in microseconds, newest last.
+    recent: std::collections::VecDeque<f64>,
+    frames: u64,
+}
+
+#[derive(Default, Clone)]
+struct FrameFigures {
+    total_us: f64,
+    lua_calls: u64,
+    batched_nodes: u64,
+    by_script: std::collections::BTreeMap<String, (f64, u64)>,
+}
+
+/// Frames the mean is taken over.
+const RECENT_FRAMES: usize = 60;
+
+impl Timing {
+    fn add(&mut self, path: &str, elapsed: std::time::Duration, nodes: usize, batched: bool) {
+        let us = elapsed.as_secs_f64() * 1e6;
+        let figures = &mut self.current;
+        figures.total_us += us;
+        figures.lua_calls += 1;
+        if batched {
+            figures.batched_nodes += nodes as u64;
+        }
+        match figures.by_script.get_mut(path) {
+            Some(entry) => {
+                entry.0 += us;
+                entry.1 += nodes as u64;
+            }
+            None => {
+                figures
+                    .by_script
+                    .insert(path.to_owned(), (us, nodes as u64));
+            }
+        }
+    }
+
+    fn end_frame(&mut self) {
+        let figures = std::mem::take(&mut self.current);
+        if self.recent.len() == RECENT_FRAMES {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(figures.total_us);
+        self.last = figures;
+        self.frames += 1;
+    }
+
+    fn stats(&self) -> FrameStats {
+        let mean = if self.recent.is_empty() {
+            0.0
+        } else {
+            self.recent.iter().sum::<f64>() / self.recent.len() as f64
+        };
+        FrameStats {
+            batching: true,
+            frames: self.frames,
+            lua_us: self.last.total_us,
+            lua_us_mean: mean,
+            lua_calls: self.last.lua_calls,
+            batched_nodes: self.last.batched_nodes,
+            by_script: self
+                .last
+                .by_script
+                .iter()
+                .map(|(path, (us, nodes))| {
+                    (
+                        path.clone(),
+                        lua_runtime_core::stats::ScriptFrame {
+                            us: *us,
+                            nodes: *nodes,
+                        },
+                    )
+                })
+                .collect(),
+        }
+    }
+}

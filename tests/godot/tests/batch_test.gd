@@ -1,0 +1,151 @@
+extends TestCase
+## Batched `_process`/`_physics_process` (nodes sharing a script run in one Lua call) against
+## unbatched: the same calls in the same order, with mixed execution_order, nodes added and
+## removed mid-frame and a failing node; and scenes with more nodes than LuaJIT has handle
+## slots.
+
+const SETTING := "lua_runtime/performance/batch_callbacks"
+const FRAMES := 8
+
+
+func after_each() -> void:
+	ProjectSettings.set_setting(SETTING, true)
+	LuaRuntime.exec("batch_log = nil")
+	super()
+
+
+## Builds the scene, runs FRAMES frames (and as many physics steps as Godot makes) with
+## batching on or off, and returns what the scripts logged.
+func _run_scene(batched: bool) -> Dictionary:
+	ProjectSettings.set_setting(SETTING, batched)
+	await frames(1)
+	check_eq(LuaRuntime.get_stats()["frame"]["batching"], batched, "the setting applies while running")
+	var parent := Node.new()
+	add_child(parent)
+	var layout := [
+		["A1", "a", 0], ["A2", "a", 0], ["B1", "b", 0], ["A3", "a", 0], ["Bad", "a", 0],
+		["A4", "a", 0], ["Editor", "editor", 0], ["B2", "b", 0], ["A5", "a", 0], ["A6", "a", 0],
+		["Early1", "a", -1], ["Late1", "b", 3], ["Early2", "a", -1], ["Late2", "b", 3],
+	]
+	for entry in layout:
+		var script := "res://scripts/batch_editor.lua" if entry[1] == "editor" else "res://scripts/batched_%s.lua" % entry[1]
+		add_lua(script, parent, entry[2], entry[0])
+	await frames(1)
+	LuaRuntime.exec("batch_log = {}")
+	var batched_nodes := 0
+	for i in FRAMES:
+		await frames(1)
+		batched_nodes += int(LuaRuntime.get_stats()["frame"]["batched_nodes"])
+	var log: Array = LuaRuntime.get_var("batch_log")
+	LuaRuntime.exec("batch_log = nil")
+	parent.free()
+	var process := log.filter(func(line: String) -> bool: return not line.begins_with("p:"))
+	var physics := log.filter(func(line: String) -> bool: return line.begins_with("p:"))
+	return {"process": process, "physics": physics, "batched_nodes": batched_nodes}
+
+
+## The distinct orders of the steps in a log: a step ends where a name comes again.
+func _step_orders(log: Array) -> Array:
+	var orders := []
+	var step := []
+	for line in log:
+		if step.has(line):
+			if not orders.has(step):
+				orders.append(step)
+			step = []
+		step.append(line)
+	if not step.is_empty() and not orders.has(step):
+		orders.append(step)
+	orders.sort()
+	return orders
+
+
+func test_batched_runs_the_same_calls_in_the_same_order_as_unbatched() -> void:
+	var errors_before := errors_for("res://scripts/batched_a.lua").size()
+	var batched: Dictionary = await _run_scene(true)
+	var unbatched: Dictionary = await _run_scene(false)
+	check(batched["batched_nodes"] > 0, "nodes ran in batches when batching is on")
+	check_eq(unbatched["batched_nodes"], 0, "and none when it is off")
+	check(batched["process"].size() > FRAMES * 10, "every node logged every frame")
+	check_eq(batched["process"], unbatched["process"], "the same _process calls in the same order")
+	# Physics steps per frame follow the clock, so the runs may differ in how many there were;
+	# each step's order must be the same.
+	check(not batched["physics"].is_empty(), "physics callbacks ran")
+	check_eq(_step_orders(batched["physics"]), _step_orders(unbatched["physics"]), "the same _physics_process order in each step")
+	var first_frame: Array = batched["process"].slice(0, batched["process"].find("e:1") + 1)
+	check_eq(first_frame.slice(0, 3), ["a:Early1", "a:Early2", "a:A1"], "lower execution_order first, then tree order")
+	check(batched["process"].has("a:New") and batched["process"].has("b:First"), "nodes added mid-frame run from the next frame")
+	var after_removal: Array = batched["process"].slice(batched["process"].find("e:3") + 1)
+	check(not after_removal.has("a:A5"), "a node removed mid-frame does not run after its removal")
+	check(after_removal.has("a:A6"), "the node after it in the same batch still runs")
+	check_eq(after_removal.count("a:Bad"), after_removal.count("a:A4"), "a failing node does not stop the ones after it")
+	check(errors_for("res://scripts/batched_a.lua").size() > errors_before or _last_message().contains("bad node"),
+		"the failure is reported against its script")
+
+
+func test_a_disabled_node_is_skipped_in_its_batch() -> void:
+	var parent := Node.new()
+	add_child(parent)
+	var nodes: Array[LuaScriptNode] = []
+	for i in 4:
+		nodes.append(add_lua("res://scripts/batched_a.lua", parent, 0, "N%d" % i))
+	await frames(2)
+	LuaRuntime.exec("batch_log = {}")
+	nodes[1].enabled = false
+	nodes[2].set_process(false)
+	await frames(1)
+	check_eq(LuaRuntime.get_var("batch_log"), ["a:N0", "a:N3"], "disabled and non-processing nodes did not run")
+	nodes[1].enabled = true
+	nodes[2].set_process(true)
+	await frames(2)
+	LuaRuntime.exec("batch_log = {}")
+	await frames(1)
+	check_eq(LuaRuntime.get_var("batch_log"), ["a:N0", "a:N1", "a:N2", "a:N3"], "back in their places once enabled")
+	parent.free()
+
+
+func test_thousands_of_nodes_each_holding_closures_events_and_waits() -> void:
+	# LuaJIT allows about 8,000 handles on Lua values at once: the runtime must not hold one
+	# per node, per connection or per waiting coroutine.
+	var errors_before: int = LuaRuntime.get_stats()["errors"]["total"]
+	var first: Dictionary = await _crowd(9000)
+	check_eq(LuaRuntime.get_stats()["errors"]["total"], errors_before, "no errors")
+	var second: Dictionary = await _crowd(9000)
+	var grown: int = second["after"] - first["after"]
+	check(grown < (first["running"] - first["after"]) / 10,
+		"freed nodes' Lua memory is released: the heap after a second crowd is where the first left it (%s, %s)" % [first, second])
+
+
+## Runs `count` crowd nodes for a few frames, checks each of them, frees them; the Lua heap
+## while they ran and after they went (full collections).
+func _crowd(count: int) -> Dictionary:
+	var parent := Node.new()
+	add_child(parent)
+	var nodes: Array[LuaScriptNode] = []
+	for i in count:
+		var holder := Node.new()
+		var node := LuaScriptNode.new()
+		node.script_path = "res://scripts/crowd.lua"
+		holder.add_child(node)
+		parent.add_child(holder)
+		nodes.append(node)
+	await frames(3)
+	LuaRuntime.emit_event("crowd", [])
+	nodes[0].get_parent().name = "Renamed0"
+	nodes[count - 1].get_parent().name = "RenamedLast"
+	var running := 0
+	var waited := 0
+	var heard := 0
+	for node in nodes:
+		running += int(node.is_running() and node.lua_get("frames") >= 1)
+		waited += int(node.lua_get("waited") == true)
+		heard += int(node.lua_get("heard"))
+	check_eq(running, count, "every node runs its _process")
+	check_eq(waited, count, "every node's await resumed")
+	check_eq(heard, count + 20, "every event handler ran, and the two renamed nodes' signal handlers")
+	LuaRuntime.collect_garbage()
+	var heap_running: int = LuaRuntime.get_stats()["lua"]["memory_bytes"]
+	parent.free()
+	await frames(2)
+	LuaRuntime.collect_garbage()
+	return {"running": heap_running, "after": LuaRuntime.get_stats()["lua"]["memory_bytes"]}
