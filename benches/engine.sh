@@ -5,6 +5,7 @@
 #   benches/engine.sh api        engine API calls from Lua against GDScript
 #   benches/engine.sh reload     hot reload latency with 200 scripts, and idle CPU
 #   benches/engine.sh queries    cached query.group against get_nodes_in_group, 100 scripts
+#   benches/engine.sh per-frame  moving nodes and empty _process, Lua against GDScript; memory
 # Prints the `BENCH` lines that docs/benchmarks.md records.
 set -euo pipefail
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -48,4 +49,10 @@ fi
 if [[ $which == all || $which == queries ]]; then
 	echo "== queries: 100 scripts ask for 1,000 enemies each frame, 1% of the tree changing"
 	run queries -s res://queries.gd
+fi
+
+if [[ $which == all || $which == per-frame ]]; then
+	echo "== per-frame path: N nodes moved by Lua against GDScript, empty _process, memory"
+	run per-frame -s res://per_frame.gd -- "${@:2}"
+	run per-frame-unbatched -s res://per_frame.gd -- --unbatched --kinds=empty,mover --sizes=10000 "${@:2}"
 fi

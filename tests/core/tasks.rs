@@ -132,7 +132,10 @@ fn errors_keep_their_location_and_do_not_break_the_pool() {
         Outcome::Waiting
     ));
     let p = parked.borrow_mut().pop().expect("parked");
-    let err = tasks.resume(lua, p, ()).err().expect("an error after resuming");
+    let err = tasks
+        .resume(lua, p, ())
+        .err()
+        .expect("an error after resuming");
     assert!(err.to_string().contains("res://late.lua:1: late"), "{err}");
     let bad = function(lua, "return function() await('bad') end");
     let err = tasks.call(lua, &bad, ()).err().expect("refused");

@@ -20,6 +20,10 @@ use crate::state;
 /// Scripts run in order of `execution_order` (lower first), ties broken by tree order, so the
 /// order is the same every frame and every run.
 ///
+/// Nodes sharing a script and an `execution_order` run their `_process` and
+/// `_physics_process` in one Lua call per frame (project setting
+/// `lua_runtime/performance/batch_callbacks`), in the same order.
+///
 /// With hot reload on, saving the script gives the node the new code at once; `self` keeps
 /// its state, and the script's `_on_reload(self, old_module)` runs when it defines one.
 #[derive(GodotClass)]

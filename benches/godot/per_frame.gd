@@ -1,0 +1,163 @@
+extends SceneTree
+## The per-frame path, Lua against GDScript in one run: N Node2D moved each frame by a
+## LuaScriptNode child running per_frame/mover.lua, then N Node2D moved by per_frame/mover.gd
+## attached to each; the same with an empty `_process` (pure call overhead). The time measured
+## is the scripts' `_process` calls of a frame (a marker node runs before them and one after),
+## median of the frames. Then the memory one LuaScriptNode costs at 10,000 nodes.
+##
+## Arguments after `--`: `--sizes=1000,10000` to pick N, `--kinds=mover` to pick the scripts,
+## `--frames=600` to measure longer (for a profiler), `--unbatched` to turn batching off.
+## Prints `BENCH` lines with microseconds per node per frame and the Lua/GDScript ratio.
+
+const WARMUP := 10
+var frames := 60
+const MEMORY_NODES := 10000
+
+var sizes: Array[int] = [1000, 10000, 50000]
+var kinds: Array[String] = ["mover", "empty"]
+var started := 0
+var samples: Array[float] = []
+var elapsed := 0.0
+
+
+class Marker extends Node:
+	var on_process: Callable
+
+	func _process(delta: float) -> void:
+		on_process.call(delta)
+
+
+func _initialize() -> void:
+	_start.call_deferred()
+
+
+func _start() -> void:
+	for arg in OS.get_cmdline_user_args():
+		if arg.begins_with("--sizes="):
+			sizes.clear()
+			for size in arg.trim_prefix("--sizes=").split(","):
+				sizes.append(int(size))
+		elif arg == "--unbatched":
+			ProjectSettings.set_setting("lua_runtime/performance/batch_callbacks", false)
+		elif arg.begins_with("--frames="):
+			frames = int(arg.trim_prefix("--frames="))
+		elif arg.begins_with("--kinds="):
+			kinds.assign(arg.trim_prefix("--kinds=").split(","))
+	await process_frame
+	print("BENCH per_frame sizes=%s kinds=%s frames=%d flavour=%s batched=%s" % [
+		sizes, kinds, frames, LuaRuntime.get_stats()["lua"]["flavour"],
+		LuaRuntime.get_stats()["frame"]["batching"]])
+	_run_all()
+
+
+func _run_all() -> void:
+	for kind in kinds:
+		for size in sizes:
+			var lua := await _run(kind, size, true)
+			var gd := await _run(kind, size, false)
+			print("BENCH %s n=%d lua_us_per_node=%.3f gdscript_us_per_node=%.3f lua/gdscript=%.2fx" % [
+				kind, size, lua / size, gd / size, lua / gd])
+	await _memory()
+	quit()
+
+
+## Runs N scripts of `kind` for WARMUP + frames frames; the median time of their `_process`
+## calls in one frame, in microseconds.
+func _run(kind: String, size: int, lua: bool) -> float:
+	await process_frame
+	var world := Node2D.new()
+	root.add_child(world)
+	var before := Marker.new()
+	before.process_priority = -1000
+	before.on_process = func(delta: float) -> void:
+		elapsed += delta
+		started = Time.get_ticks_usec()
+	world.add_child(before)
+	var script: GDScript = load("res://per_frame/%s.gd" % kind)
+	var movers: Array[Node2D] = []
+	for i in size:
+		var mover := Node2D.new()
+		if lua:
+			var node := LuaScriptNode.new()
+			node.script_path = "res://per_frame/%s.lua" % kind
+			mover.add_child(node)
+		else:
+			mover.set_script(script)
+		world.add_child(mover)
+		movers.append(mover)
+	var after := Marker.new()
+	after.process_priority = 1000
+	after.on_process = func(_delta: float) -> void:
+		samples.append(Time.get_ticks_usec() - started)
+	world.add_child(after)
+	samples.clear()
+	elapsed = 0.0
+	for i in WARMUP + frames:
+		await process_frame
+	before.process_mode = Node.PROCESS_MODE_DISABLED
+	if lua:
+		var frame: Dictionary = LuaRuntime.get_stats()["frame"]
+		print("BENCH-FRAME %s n=%d batched_nodes=%d lua_calls=%d lua_us=%.0f" % [
+			kind, size, frame["batched_nodes"], frame["lua_calls"], frame["lua_us"]])
+	_check(kind, lua, movers)
+	var frames := samples.slice(WARMUP)
+	frames.sort()
+	world.free()
+	return frames[frames.size() / 2]
+
+
+## Every node moved by velocity * the time that passed, in both languages.
+func _check(kind: String, lua: bool, movers: Array[Node2D]) -> void:
+	var expected := Vector2(10, 5) * elapsed if kind == "mover" else Vector2.ZERO
+	for mover in movers:
+		if not mover.position.is_equal_approx(expected) and mover.position.distance_to(expected) > 0.01:
+			printerr("BENCH-ERROR %s (%s) moved to %s, expected %s" % [
+				kind, "lua" if lua else "gdscript", mover.position, expected])
+			return
+
+
+## What one LuaScriptNode costs at 10,000 nodes, over a plain Node in its place: the Lua heap,
+## the extension's own heap and Godot's (the node objects), after a full collection.
+func _memory() -> void:
+	var plain := await _footprint(false)
+	var scripted := await _footprint(true)
+	var per_node := {}
+	for key in scripted:
+		per_node[key] = (scripted[key] - plain[key]) / float(MEMORY_NODES)
+	print("BENCH memory nodes=%d bytes_per_script_node=%.0f lua_heap=%.0f extension=%.0f godot=%.0f" % [
+		MEMORY_NODES, per_node["lua"] + per_node["extension"] + per_node["godot"],
+		per_node["lua"], per_node["extension"], per_node["godot"]])
+
+
+func _footprint(lua: bool) -> Dictionary:
+	var before := await _in_use()
+	var world := Node2D.new()
+	root.add_child(world)
+	for i in MEMORY_NODES:
+		var mover := Node2D.new()
+		var child: Node = Node.new()
+		if lua:
+			child = LuaScriptNode.new()
+			child.script_path = "res://per_frame/mover.lua"
+		mover.add_child(child)
+		world.add_child(mover)
+	for i in 5:
+		await process_frame
+	var after := await _in_use()
+	world.free()
+	await process_frame
+	var used := {}
+	for key in after:
+		used[key] = after[key] - before[key]
+	return used
+
+
+func _in_use() -> Dictionary:
+	LuaRuntime.collect_garbage()
+	await process_frame
+	var lua: Dictionary = LuaRuntime.get_stats()["lua"]
+	return {
+		"lua": lua["memory_bytes"],
+		"extension": lua["extension_bytes"],
+		"godot": OS.get_static_memory_usage(),
+	}
