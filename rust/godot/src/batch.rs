@@ -37,6 +37,8 @@ pub enum Kind {
 }
 
 impl Kind {
+    const ALL: [Kind; 2] = [Kind::Process, Kind::Physics];
+
     pub fn callback(self) -> &'static str {
         match self {
             Kind::Process => "_process",
@@ -151,8 +153,9 @@ impl Batches {
 
     /// Turns batching on or off (`lua_runtime/performance/batch_callbacks`).
     pub fn set_enabled(&self, enabled: bool) {
-        self.enabled.set(enabled);
-        self.changed();
+        if self.enabled.replace(enabled) != enabled {
+            self.changed();
+        }
     }
 
     pub fn enabled(&self) -> bool {
@@ -211,10 +214,7 @@ impl Batches {
         runs.clear();
         *steps.plan.borrow_mut() = Plan::default();
         if dirty || !self.enabled.get() || recorded.len() < 2 {
-            if !steps.in_table.borrow().is_empty() {
-                steps.in_table.borrow_mut().clear();
-                let _ = empty_table(state.host.lua(), &self.tables[kind.index()]);
-            }
+            self.empty_table(state.host.lua(), kind);
             return;
         }
         let plan = recorded;
@@ -247,8 +247,12 @@ impl Batches {
     /// Makes the Lua plan table hold `plan`'s `self`s and modules, when it holds others.
     fn fill_table(&self, lua: &Lua, kind: Kind, plan: &[Rc<Instance>]) -> mlua::Result<()> {
         let steps = &self.steps[kind.index()];
-        let ids: Vec<InstanceId> = plan.iter().map(|i| i.node).collect();
-        if *steps.in_table.borrow() == ids {
+        if steps
+            .in_table
+            .borrow()
+            .iter()
+            .eq(plan.iter().map(|i| &i.node))
+        {
             return Ok(());
         }
         let table: Table = lua.registry_value(&self.tables[kind.index()])?;
@@ -260,7 +264,7 @@ impl Batches {
         }
         table.raw_set("selves", selves)?;
         table.raw_set("mods", mods)?;
-        *steps.in_table.borrow_mut() = ids;
+        *steps.in_table.borrow_mut() = plan.iter().map(|i| i.node).collect();
         Ok(())
     }
 
@@ -288,7 +292,7 @@ impl Batches {
         // calls it later this step it does nothing.
         let mut skipped = Vec::new();
         for (i, instance) in plan.iter().enumerate().take(end).skip(start) {
-            if instance.runs_now(kind == Kind::Physics) {
+            if instance.runs_now(kind) {
                 instance.frame[kind.index()].ran.set(now);
             } else {
                 skipped.push(i + 1);
@@ -338,46 +342,49 @@ impl Batches {
     /// last step ran no node (so freed nodes' `self` tables are not kept alive by them).
     pub fn end_frame(&self, lua: &Lua) {
         self.timing.borrow_mut().end_frame();
-        for (index, steps) in self.steps.iter().enumerate() {
-            let kind = if index == 0 {
-                Kind::Process
-            } else {
-                Kind::Physics
-            };
+        for kind in Kind::ALL {
             // A step of this kind went by without any node: nothing runs it any more.
-            if steps.step.get() != kind.now() {
-                steps.recording.borrow_mut().clear();
-                *steps.plan.borrow_mut() = Plan::default();
-                steps.runs.borrow_mut().clear();
-                steps.in_table.borrow_mut().clear();
-                let _ = empty_table(lua, &self.tables[index]);
+            if self.steps[kind.index()].step.get() != kind.now() {
+                self.forget(kind);
+                self.empty_table(lua, kind);
             }
         }
     }
 
     pub fn stats(&self) -> FrameStats {
-        let mut stats = self.timing.borrow().stats();
-        stats.batching = self.enabled.get();
-        stats
+        self.timing.borrow().stats(self.enabled.get())
     }
 
-    /// Forgets every plan (when nodes stop, at shutdown).
+    /// Forgets every plan (at shutdown).
     pub fn clear(&self) {
-        for steps in &self.steps {
-            steps.recording.borrow_mut().clear();
-            *steps.plan.borrow_mut() = Plan::default();
-            steps.runs.borrow_mut().clear();
-            steps.in_table.borrow_mut().clear();
-            steps.dirty.set(true);
+        for kind in Kind::ALL {
+            self.forget(kind);
         }
     }
-}
 
-/// Empties a plan table's `selves` and `mods`.
-fn empty_table(lua: &Lua, key: &RegistryKey) -> mlua::Result<()> {
-    let table: Table = lua.registry_value(key)?;
-    table.raw_set("selves", lua.create_table()?)?;
-    table.raw_set("mods", lua.create_table()?)
+    /// Drops `kind`'s recorded order and plan.
+    fn forget(&self, kind: Kind) {
+        let steps = &self.steps[kind.index()];
+        steps.recording.borrow_mut().clear();
+        *steps.plan.borrow_mut() = Plan::default();
+        steps.runs.borrow_mut().clear();
+    }
+
+    /// Lets the Lua plan table of `kind` go of the `self`s and modules it holds.
+    fn empty_table(&self, lua: &Lua, kind: Kind) {
+        let steps = &self.steps[kind.index()];
+        if steps.in_table.borrow().is_empty() {
+            return;
+        }
+        steps.in_table.borrow_mut().clear();
+        let emptied = (|| -> mlua::Result<()> {
+            let table: Table = lua.registry_value(&self.tables[kind.index()])?;
+            table.raw_set("selves", lua.create_table()?)?;
+            table.raw_set("mods", lua.create_table()?)
+        })();
+        // Only an allocation failure; the table then keeps its old contents until refilled.
+        drop(emptied);
+    }
 }
 
 /// No step: the engine counts steps from 0.
@@ -455,14 +462,14 @@ impl Timing {
         self.frames += 1;
     }
 
-    fn stats(&self) -> FrameStats {
+    fn stats(&self, batching: bool) -> FrameStats {
         let mean = if self.recent.is_empty() {
             0.0
         } else {
             self.recent.iter().sum::<f64>() / self.recent.len() as f64
         };
         FrameStats {
-            batching: true,
+            batching,
             frames: self.frames,
             lua_us: self.last.total_us,
             lua_us_mean: mean,

@@ -10,7 +10,7 @@ use godot::obj::Gd;
 use godot::obj::InstanceId;
 use mlua::{Function, Lua, RegistryKey, Table};
 
-use crate::batch::FrameMarks;
+use crate::batch::{FrameMarks, Kind};
 
 /// A node running a script: its `self` table and the script's current module.
 ///
@@ -61,13 +61,12 @@ impl Instance {
 
     /// Whether Godot would run the node's callbacks now: it is in the tree, enabled and
     /// processing (not paused, not turned off with `set_process(false)`).
-    pub fn runs_now(&self, physics: bool) -> bool {
+    pub fn runs_now(&self, kind: Kind) -> bool {
         self.active.get()
             && self.node_ref.can_process()
-            && if physics {
-                self.node_ref.is_physics_processing()
-            } else {
-                self.node_ref.is_processing()
+            && match kind {
+                Kind::Process => self.node_ref.is_processing(),
+                Kind::Physics => self.node_ref.is_physics_processing(),
             }
     }
 

@@ -54,10 +54,16 @@ pub struct RuntimeState {
 thread_local! {
     static STATE: RefCell<Option<Rc<RuntimeState>>> = const { RefCell::new(None) };
     static SHUT_DOWN: Cell<bool> = const { Cell::new(false) };
-    /// The node whose callback (or coroutine) is running now, if any.
-    static OWNER: Cell<Option<InstanceId>> = const { Cell::new(None) };
-    /// While a batch runs: its plan table (whose `at` is the node running) and nodes.
-    static BATCH: RefCell<Option<(Table, Plan)>> = const { RefCell::new(None) };
+    /// Whose script code is running now.
+    static CONTEXT: RefCell<Context> = const { RefCell::new(Context::Node(None)) };
+}
+
+/// Whose script code is running.
+enum Context {
+    /// One node's callback or coroutine (or none: code not run for a node).
+    Node(Option<InstanceId>),
+    /// A batch: the node at its plan table's `at`, among the plan's nodes.
+    Batch(Table, Plan),
 }
 
 /// How a call into script code ended.
@@ -80,24 +86,20 @@ impl Step {
 
 /// The node whose callback is running, for tying an `await` to it.
 pub fn current_owner() -> Option<InstanceId> {
-    let in_batch = BATCH.with_borrow(|batch| {
-        let (plan, nodes) = batch.as_ref()?;
-        let at = plan.raw_get::<usize>("at").ok()?;
-        Some(nodes.get(at.checked_sub(1)?).map(|i| i.node))
-    });
-    match in_batch {
-        Some(node) => node,
-        None => OWNER.get(),
-    }
+    CONTEXT.with_borrow(|context| match context {
+        Context::Node(owner) => *owner,
+        Context::Batch(plan, nodes) => {
+            let at = plan.raw_get::<usize>("at").ok()?;
+            nodes.get(at.checked_sub(1)?).map(|i| i.node)
+        }
+    })
 }
 
-/// Runs `f` with `owner` as the running node, restoring the outer one after.
-fn within<R>(owner: Option<InstanceId>, f: impl FnOnce() -> R) -> R {
-    let outer = OWNER.replace(owner);
-    let outer_batch = BATCH.take();
+/// Runs `f` in `context`, restoring the outer one after.
+fn within<R>(context: Context, f: impl FnOnce() -> R) -> R {
+    let outer = CONTEXT.replace(context);
     let result = f();
-    BATCH.set(outer_batch);
-    OWNER.set(outer);
+    CONTEXT.set(outer);
     result
 }
 
@@ -259,7 +261,7 @@ impl RuntimeState {
         owner: Option<InstanceId>,
         step: impl FnOnce() -> mlua::Result<Outcome>,
     ) -> Step {
-        match within(owner, step) {
+        match within(Context::Node(owner), step) {
             Ok(Outcome::Returned(values)) => Step::Returned(values),
             Ok(Outcome::Waiting) => Step::Waiting,
             Err(e) => {
@@ -407,12 +409,7 @@ impl RuntimeState {
     /// Runs `f`, a batch call over `nodes` with plan table `plan`: `await` and `events.on`
     /// inside it belong to the node at `plan.at`.
     pub fn within_batch<R>(&self, plan: &Table, nodes: &Plan, f: impl FnOnce() -> R) -> R {
-        let outer_owner = OWNER.take();
-        let outer = BATCH.replace(Some((plan.clone(), nodes.clone())));
-        let result = f();
-        BATCH.set(outer);
-        OWNER.set(outer_owner);
-        result
+        within(Context::Batch(plan.clone(), nodes.clone()), f)
     }
 
     /// Reports an error through the one error path (log, `script_error`, counters).
