@@ -98,10 +98,7 @@ fn call_method(
     args: &[Value],
 ) -> mlua::Result<Value> {
     let Value::UserData(ud) = receiver else {
-        return Err(mlua::Error::runtime(format!(
-            "method '{text}' called with '.' instead of ':' (or on a {})",
-            super::describe(receiver)
-        )));
+        return Err(receiver_error(text, receiver));
     };
     let variants = arguments(args).map_err(|(i, e)| argument_error(text, i, &e))?;
     // Packed arrays are values: their mutating methods must change the one Lua holds.
@@ -135,6 +132,14 @@ pub fn arguments(args: &[Value]) -> Result<Vec<Variant>, (usize, mlua::Error)> {
         .enumerate()
         .map(|(i, a)| from_lua(a).map_err(|e| (i, e)))
         .collect()
+}
+
+/// A method called without a receiver it works on: usually `obj.m()` written for `obj:m()`.
+pub fn receiver_error(method: &str, receiver: &Value) -> mlua::Error {
+    mlua::Error::runtime(format!(
+        "method '{method}' called with '.' instead of ':' (or on a {})",
+        super::describe(receiver)
+    ))
 }
 
 /// `method(): argument #N: why`, for an argument that does not convert.

@@ -16,7 +16,7 @@ use godot::meta::ToGodot;
 use godot::obj::{EngineEnum, Gd};
 use mlua::{AnyUserData, Function, Lua, MetaMethod, UserData, UserDataMethods, Value};
 
-use super::builtin::{argument_error, arguments, call_error, type_name};
+use super::builtin::{argument_error, arguments, call_error, receiver_error, type_name};
 use super::convert::{from_lua, to_lua};
 use super::names::{self, Name, UNCACHED};
 use super::{describe, ffi};
@@ -160,12 +160,7 @@ fn call_method(
     text: &str,
     args: &[Value],
 ) -> mlua::Result<Value> {
-    let object = receiver_object(receiver).ok_or_else(|| {
-        mlua::Error::runtime(format!(
-            "method '{text}' called with '.' instead of ':' (or on a {})",
-            describe(receiver)
-        ))
-    })??;
+    let object = receiver_object(receiver).ok_or_else(|| receiver_error(text, receiver))??;
     // The class name is only looked up for an error message: it costs a string per call.
     let variants = arguments(args)
         .map_err(|(i, e)| argument_error(&format!("{}.{text}", object.get_class()), i, &e))?;
