@@ -34,6 +34,10 @@ func _run_all() -> void:
 		if file.ends_with("_runs_test.gd") and only == "":
 			continue
 		var script: GDScript = load(TEST_DIR.path_join(file))
+		if script == null or not script.can_instantiate():
+			failed += 1
+			print("FAIL %s: the file does not load (see the parse error above)" % file)
+			continue
 		for method in script.get_script_method_list():
 			var name: String = method["name"]
 			if not name.begins_with("test_"):

@@ -1,7 +1,7 @@
 //! Engine-free core of Godot Lua Runtime.
 //!
 //! Everything here runs without Godot, so `cargo test` and the criterion benches cover it on
-//! any machine: the sandboxed Lua host ([`host`]), the bytecode cache ([`bytecode`]), hot reload's watcher and dependency graph ([`reload`]), cached scene-tree queries ([`query`]) and script-to-script events ([`events`]), the error model that turns Lua failures into
+//! any machine: the sandboxed Lua host ([`host`]), the bytecode cache ([`bytecode`]), hot reload's watcher and dependency graph ([`reload`]), cached scene-tree queries ([`query`]), SEXP expressions with their result cache ([`sexp`]) and script-to-script events ([`events`]), the error model that turns Lua failures into
 //! `res://file.lua:LINE: message` reports ([`errors`]), and the statistics snapshot that every
 //! view of the runtime shares ([`stats`]). The GDExtension crate is a thin bridge over this one.
 
@@ -16,6 +16,7 @@ pub mod events;
 pub mod host;
 pub mod query;
 pub mod reload;
+pub mod sexp;
 pub mod stats;
 
 pub use bytecode::BytecodeCache;

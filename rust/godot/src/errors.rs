@@ -55,5 +55,6 @@ pub fn error_code(err: &Error) -> godot::global::Error {
         Error::NotAModule { .. } => godot::global::Error::ERR_INVALID_DATA,
         Error::WatchFailed { .. } => godot::global::Error::ERR_CANT_OPEN,
         Error::Script(_) => godot::global::Error::ERR_SCRIPT_FAILED,
+        Error::Expression { .. } => godot::global::Error::ERR_PARSE_ERROR,
     }
 }

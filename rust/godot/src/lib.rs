@@ -16,6 +16,7 @@ mod bridge;
 mod debugger;
 mod errors;
 mod events;
+mod expressions;
 mod logging;
 mod monitors;
 mod queries;

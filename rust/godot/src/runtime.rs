@@ -3,13 +3,14 @@
 //! Every method takes `&self`, and the state lives outside the object ([`crate::state`]), so a
 //! signal handler may call back into the runtime while the runtime is emitting.
 
-use godot::classes::{Engine, Object};
+use godot::classes::{Engine, Node, Object};
 use godot::prelude::*;
 
 use lua_runtime_core::BytecodeCache;
 
 use crate::bridge::convert;
-use crate::errors::{error_code, to_godot_error};
+use crate::errors::{error_code, report, to_godot_error};
+use crate::expressions::object::LuaExpression;
 use crate::{reload, state, stats_dict};
 
 /// The Lua runtime: one shared Lua state for every LuaScriptNode, its caches and statistics.
@@ -119,10 +120,12 @@ impl LuaRuntime {
         to_godot_error(&state, result)
     }
 
-    /// Sets a global Lua variable visible to every script.
+    /// Sets a global Lua variable visible to every script, and the runtime variable
+    /// expressions read with `(var name)`.
     #[func]
     fn set_var(&self, name: GString, value: Variant) {
         let Some(state) = state::get() else { return };
+        state.expressions.set_var(&name.to_string(), &value);
         let lua = state.host.lua();
         let result =
             convert::to_lua(lua, &value).and_then(|v| lua.globals().set(name.to_string(), v));
@@ -144,6 +147,105 @@ impl LuaRuntime {
             .get::<mlua::Value>(name.to_string())
             .and_then(|v| convert::from_lua(&v))
             .unwrap_or_default()
+    }
+
+    /// The value of the SEXP expression `sexp` with `context_node` as the node relative
+    /// paths start from (null is allowed when it reads none). Compiled once per text, and the
+    /// result cached until something it reads changes. Null, and a reported error, when it
+    /// cannot be compiled or evaluated.
+    #[func]
+    fn evaluate(&self, sexp: GString, context_node: Option<Gd<Node>>) -> Variant {
+        let Some(state) = state::get() else {
+            return Variant::nil();
+        };
+        let result = state.expressions.compile(&sexp.to_string()).and_then(|c| {
+            state
+                .expressions
+                .evaluate(&state, &c, context_node.as_ref(), true)
+        });
+        result.unwrap_or_else(|e| {
+            report(&state, &e);
+            Variant::nil()
+        })
+    }
+
+    /// Compiles `sexp` for repeated use (`expression.evaluate(node)`); null, and a reported
+    /// error with its line and column, when it does not compile.
+    #[func]
+    fn compile_expression(&self, sexp: GString) -> Option<Gd<LuaExpression>> {
+        let state = state::get()?;
+        match state.expressions.compile(&sexp.to_string()) {
+            Ok(compiled) => Some(LuaExpression::new_gd(compiled)),
+            Err(e) => {
+                report(&state, &e);
+                None
+            }
+        }
+    }
+
+    /// Evaluates many compiled expressions in one call: `contexts` is one Node for all, or an
+    /// Array with one Node (or null) per expression. The values, in order (null where one
+    /// failed; its error is reported).
+    #[func]
+    fn evaluate_batch(&self, expressions: VarArray, contexts: Variant) -> VarArray {
+        let mut out = VarArray::new();
+        let Some(state) = state::get() else {
+            return out;
+        };
+        let shared = contexts.try_to::<Option<Gd<Node>>>().ok();
+        let each = contexts.try_to::<VarArray>().ok();
+        if shared.is_none() && each.is_none() {
+            godot_error!("LuaRuntime.evaluate_batch: contexts must be a Node, null or an Array");
+            return out;
+        }
+        for (i, expression) in expressions.iter_shared().enumerate() {
+            let Ok(expression) = expression.try_to::<Gd<LuaExpression>>() else {
+                godot_error!("LuaRuntime.evaluate_batch: item {i} is not a LuaExpression");
+                out.push(&Variant::nil());
+                continue;
+            };
+            let context = match (&shared, &each) {
+                (Some(node), _) => node.clone(),
+                (None, Some(list)) => list.get(i).and_then(|v| v.try_to().ok()).flatten(),
+                (None, None) => None,
+            };
+            let compiled = expression.bind().compiled().clone();
+            let value = state
+                .expressions
+                .evaluate(&state, &compiled, context.as_ref(), true)
+                .unwrap_or_else(|e| {
+                    report(&state, &e);
+                    Variant::nil()
+                });
+            out.push(&value);
+        }
+        out
+    }
+
+    /// Defines the SEXP operator `name`, run by calling `callable` with the evaluated
+    /// arguments. A `pure` operator's result depends only on its arguments and is cached;
+    /// an impure one makes the expressions using it computed every time.
+    #[func]
+    fn define_operator(
+        &self,
+        name: GString,
+        callable: Callable,
+        pure: bool,
+    ) -> godot::global::Error {
+        let Some(state) = state::get() else {
+            return godot::global::Error::ERR_UNAVAILABLE;
+        };
+        match state.expressions.define(
+            &name.to_string(),
+            crate::expressions::Implementation::Callable(callable),
+            pure,
+        ) {
+            Ok(()) => godot::global::Error::OK,
+            Err(message) => {
+                godot_error!("LuaRuntime.define_operator: {message}");
+                godot::global::Error::ERR_INVALID_PARAMETER
+            }
+        }
     }
 
     /// The runtime's statistics: `lua` (flavour, memory_bytes), `scripts` (loaded, modules,

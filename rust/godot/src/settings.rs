@@ -18,8 +18,10 @@ pub const HOT_RELOAD_ENABLED: &str = "lua_runtime/hot_reload/enabled";
 pub const HOT_RELOAD_DEBOUNCE: &str = "lua_runtime/hot_reload/debounce_ms";
 pub const QUERIES_CHECK_GROUP_MEMBERS: &str = "lua_runtime/queries/check_group_members";
 pub const BATCH_CALLBACKS: &str = "lua_runtime/performance/batch_callbacks";
+pub const EXPRESSION_RESULTS: &str = "lua_runtime/expressions/max_cached_results";
 
 const DEFAULT_DEBOUNCE_MS: i64 = 15;
+const DEFAULT_EXPRESSION_RESULTS: i64 = 16_384;
 
 const MIB: i64 = 1 << 20;
 
@@ -65,6 +67,12 @@ pub fn register() {
             PropertyHint::RANGE,
             "0,1000,1,suffix:ms".to_owned(),
         ),
+        (
+            EXPRESSION_RESULTS.to_owned(),
+            DEFAULT_EXPRESSION_RESULTS.to_variant(),
+            PropertyHint::RANGE,
+            "1,1000000,1".to_owned(),
+        ),
     ];
     for (name, default, hint, hint_string) in entries {
         if !settings.has_setting(&name) {
@@ -82,6 +90,7 @@ pub fn register() {
             EXPORT_STRIP_SOURCE,
             QUERIES_CHECK_GROUP_MEMBERS,
             BATCH_CALLBACKS,
+            EXPRESSION_RESULTS,
         ];
         settings.set_restart_if_changed(&name, !live.contains(&name.as_str()));
     }
@@ -129,6 +138,11 @@ pub fn check_group_members() -> bool {
 /// one Lua call per frame (see `batch`).
 pub fn batch_callbacks() -> bool {
     get(BATCH_CALLBACKS, true)
+}
+
+/// How many expression results (expression and context node) the cache keeps.
+pub fn expression_results() -> usize {
+    usize::try_from(get(EXPRESSION_RESULTS, DEFAULT_EXPRESSION_RESULTS).max(1)).unwrap_or(1)
 }
 
 /// Whether hot reload watches the project's scripts (where they are plain files).

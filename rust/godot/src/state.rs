@@ -20,6 +20,7 @@ use mlua::{Function, IntoLuaMulti, MultiValue, Table};
 use crate::assets::Assets;
 use crate::batch::{Batches, Plan};
 use crate::events::Events;
+use crate::expressions::Expressions;
 use crate::queries::Queries;
 use crate::reload::HotReload;
 use crate::running::Running;
@@ -41,6 +42,8 @@ pub struct RuntimeState {
     pub reload: HotReload,
     /// Cached node queries (`query`).
     pub queries: Queries,
+    /// SEXP expressions (`LuaRuntime.evaluate`, `sexp`).
+    pub expressions: Expressions,
     /// Events between scripts (`events`).
     pub events: Events,
     /// Resources loading in the background for `load_async`.
@@ -180,6 +183,7 @@ pub fn shutdown() {
     let state = STATE.with_borrow_mut(Option::take);
     if let Some(state) = &state {
         state.queries.stop();
+        state.expressions.stop();
         state.events.clear();
         state.batches.clear();
         state.assets.clear();
@@ -208,6 +212,7 @@ impl RuntimeState {
             running: Running::default(),
             reload: HotReload::default(),
             queries: Queries::default(),
+            expressions: Expressions::default(),
             events: Events::default(),
             assets: Assets::default(),
             batches,
@@ -277,6 +282,7 @@ impl RuntimeState {
             cache.clear();
         }
         self.queries.clear();
+        self.expressions.clear();
     }
 
     /// Runs a full Lua garbage collection.
@@ -403,6 +409,7 @@ impl RuntimeState {
     /// Reads the project settings the runtime follows while running.
     fn read_settings(&self) {
         self.queries.read_settings();
+        self.expressions.read_settings();
         self.batches.set_enabled(settings::batch_callbacks());
     }
 
@@ -442,6 +449,7 @@ impl RuntimeState {
             tasks: self.tasks.stats(),
             reload: self.reload.stats(),
             queries: self.queries.stats(),
+            expressions: self.expressions.stats(),
             events: self.events.stats(),
             frame: self.batches.stats(),
         }

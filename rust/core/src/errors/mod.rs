@@ -39,6 +39,13 @@ pub enum Error {
     /// A syntax or runtime error inside Lua code.
     #[error("{0}")]
     Script(#[from] ScriptError),
+
+    #[error("(expression): {error} in {text}")]
+    Expression {
+        /// The expression's text.
+        text: String,
+        error: crate::sexp::SexpError,
+    },
 }
 
 impl Error {
@@ -53,6 +60,7 @@ impl Error {
             Error::BadModuleName { name } => name,
             Error::RequireCycle { cycle } => cycle.first().map_or("", String::as_str),
             Error::Script(e) => &e.path,
+            Error::Expression { .. } => "(expression)",
         }
     }
 
@@ -60,6 +68,7 @@ impl Error {
     pub fn line(&self) -> Option<u32> {
         match self {
             Error::Script(e) => e.line,
+            Error::Expression { error, .. } => Some(error.line()),
             _ => None,
         }
     }

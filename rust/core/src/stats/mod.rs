@@ -20,6 +20,7 @@ pub struct StatsSnapshot {
     pub queries: QueryStats,
     pub events: EventStats,
     pub frame: FrameStats,
+    pub expressions: ExpressionStats,
 }
 
 /// Time spent in Lua `_process` and `_physics_process` callbacks.
@@ -47,6 +48,52 @@ pub struct ScriptFrame {
     pub us: f64,
     /// Callbacks run (one per node and callback kind).
     pub nodes: u64,
+}
+
+/// SEXP expressions (`LuaRuntime.evaluate`, `sexp.eval`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ExpressionStats {
+    /// Compiled expressions kept by source text.
+    pub compiled: u64,
+    /// Results held (fresh or invalidated), and the most kept.
+    pub entries: u64,
+    pub capacity: u64,
+    /// Evaluations: from the cache (hits), computed and stored (misses), or computed and not
+    /// stored (uncached: volatile, or reading a node outside the tree).
+    pub evaluations: u64,
+    pub hits: u64,
+    pub misses: u64,
+    pub uncached: u64,
+    /// Hits over evaluations, 0 to 1.
+    pub hit_rate: f64,
+    /// Results dropped because something they read changed.
+    pub invalidations: u64,
+    /// Results dropped to keep within the capacity.
+    pub evictions: u64,
+    /// Node signals connected to hear of changes.
+    pub connections: u64,
+    /// Runtime variables set.
+    pub variables: u64,
+    /// The most evaluated expressions, most first.
+    pub top: Vec<ExpressionCounts>,
+    /// Expressions whose caching does not pay, and why.
+    pub hints: Vec<String>,
+}
+
+/// One expression in [`ExpressionStats::top`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ExpressionCounts {
+    pub source: String,
+    pub evaluations: u64,
+    pub hits: u64,
+    pub misses: u64,
+    pub uncached: u64,
+    pub invalidations: u64,
+    pub hit_rate: f64,
+    /// Microseconds spent computing it (misses and uncached evaluations).
+    pub compute_us: f64,
+    /// Why caching it does not pay; empty when it does.
+    pub hint: String,
 }
 
 /// Cached node queries (`query.group`, `query.children`, ...).

@@ -46,6 +46,7 @@ impl Bridge {
         classes::install(lua)?;
         crate::queries::install(lua)?;
         crate::events::install(lua)?;
+        crate::expressions::library::install(lua)?;
         crate::assets::install(lua)?;
         Ok(Bridge {
             instances: instance::InstanceFunctions::new(lua)?,

@@ -1,0 +1,613 @@
+//! Compiled expressions by source text, and their results by (expression, context node),
+//! dropped exactly when something a result read changes.
+//!
+//! Each stored result keeps the record of its reads ([`Reads`]); indexes from each input
+//! back to the results that read it make an invalidation touch only those:
+//! - a runtime variable set to a different value ([`ExpressionCache::set_var`]);
+//! - a signal of a watched node ([`ExpressionCache::signal`]): the engine side connects to
+//!   the signals listed by [`ExpressionCache::take_watch_changes`] and disconnects when no
+//!   stored result needs one any more (a result evicted from the bounded cache releases its
+//!   connections);
+//! - a node on a path renamed or leaving the tree, and, for paths that led nowhere, any
+//!   node added or renamed;
+//! - a user operator redefined;
+//! - a property no signal tells of: read again at the next evaluation and compared.
+//!
+//! An invalidated result stays, marked stale, with its connections, until it is computed
+//! again: a value that changes every few frames does not connect and disconnect each time.
+
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
+use std::num::NonZeroUsize;
+use std::rc::Rc;
+use std::time::Instant;
+
+use lru::LruCache;
+
+use super::compile::{Compiled, Eval, compile};
+use super::world::{Check, NodeId, Reads, SignalWatch, World};
+use super::{SexpError, Value};
+use crate::stats::{ExpressionCounts, ExpressionStats};
+
+/// A cached result: an expression (by id) in a context node.
+pub type Key = (u32, NodeId);
+
+/// Expressions listed in [`ExpressionStats::top`].
+pub const TOP_EXPRESSIONS: usize = 20;
+
+/// Evaluations an expression needs before a hint is given about it.
+pub const HINT_AFTER: u64 = 20;
+
+/// A connection the engine side should make or undo.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WatchChange {
+    Connect(SignalWatch),
+    Disconnect(SignalWatch),
+}
+
+/// What a stored result read, minus what made it uncacheable.
+#[derive(Default)]
+struct Deps {
+    vars: Vec<Rc<str>>,
+    nodes: Vec<NodeId>,
+    unresolved: bool,
+    signals: Vec<(SignalWatch, Rc<str>)>,
+    operators: Vec<Rc<str>>,
+}
+
+impl From<Reads> for Deps {
+    fn from(reads: Reads) -> Self {
+        let mut deps = Deps {
+            vars: reads.vars,
+            nodes: reads.nodes,
+            unresolved: reads.unresolved,
+            signals: reads.signals,
+            operators: reads.operators,
+        };
+        deps.vars.sort_unstable();
+        deps.vars.dedup();
+        deps.nodes.sort_unstable();
+        deps.nodes.dedup();
+        deps.operators.sort_unstable();
+        deps.operators.dedup();
+        let mut seen = HashSet::new();
+        deps.signals.retain(|(w, _)| seen.insert(w.clone()));
+        deps
+    }
+}
+
+struct Entry {
+    /// `None` once invalidated.
+    value: Option<Value>,
+    checks: Rc<[Check]>,
+    deps: Deps,
+    expr: Rc<Compiled>,
+}
+
+/// What a lookup found.
+enum Found {
+    /// A result nothing invalidated and with nothing to check (counted as a hit).
+    Hit(Value),
+    /// A result valid if the checked values are unchanged.
+    Check(Value, Rc<[Check]>),
+    Miss,
+}
+
+#[derive(Default)]
+struct Totals {
+    evaluations: u64,
+    hits: u64,
+    misses: u64,
+    uncached: u64,
+    invalidations: u64,
+    evictions: u64,
+}
+
+/// Compiled expressions and cached results.
+pub struct ExpressionCache {
+    compiled: LruCache<Rc<str>, Rc<Compiled>>,
+    next_id: u32,
+    entries: LruCache<Key, Entry>,
+    by_var: HashMap<Rc<str>, HashSet<Key>>,
+    by_node: HashMap<NodeId, HashSet<Key>>,
+    by_signal: HashMap<SignalWatch, HashSet<Key>>,
+    unresolved: HashSet<Key>,
+    by_operator: HashMap<Rc<str>, HashSet<Key>>,
+    vars: HashMap<Rc<str>, Value>,
+    changes: Vec<WatchChange>,
+    /// Counts invalidating events, so a result computed while one happened is not stored.
+    epoch: u64,
+    totals: Totals,
+}
+
+fn capacity(n: usize) -> NonZeroUsize {
+    NonZeroUsize::new(n).unwrap_or(NonZeroUsize::MIN)
+}
+
+impl ExpressionCache {
+    /// A cache keeping at most `compiled` compiled expressions by source and `results`
+    /// results.
+    pub fn new(compiled: usize, results: usize) -> Self {
+        ExpressionCache {
+            compiled: LruCache::new(capacity(compiled)),
+            next_id: 1,
+            entries: LruCache::new(capacity(results)),
+            by_var: HashMap::new(),
+            by_node: HashMap::new(),
+            by_signal: HashMap::new(),
+            unresolved: HashSet::new(),
+            by_operator: HashMap::new(),
+            vars: HashMap::new(),
+            changes: Vec::new(),
+            epoch: 0,
+            totals: Totals::default(),
+        }
+    }
+
+    /// The compiled form of `source`, compiled now unless it was before.
+    ///
+    /// # Errors
+    /// The syntax or compile error.
+    pub fn compile(
+        &mut self,
+        source: &str,
+        user_operator: &dyn Fn(&str) -> bool,
+    ) -> Result<Rc<Compiled>, SexpError> {
+        if let Some(found) = self.compiled.get(source) {
+            return Ok(found.clone());
+        }
+        let compiled = Rc::new(compile(source, self.next_id, user_operator)?);
+        self.next_id = self.next_id.wrapping_add(1).max(1);
+        self.compiled.put(compiled.source.clone(), compiled.clone());
+        Ok(compiled)
+    }
+
+    /// Changes the bound on results kept; the least recently used go first.
+    pub fn set_capacity(&mut self, results: usize) {
+        while self.entries.len() > results.max(1) {
+            if let Some((key, entry)) = self.entries.pop_lru() {
+                self.totals.evictions += 1;
+                self.release(key, entry.deps);
+            }
+        }
+        self.entries.resize(capacity(results));
+    }
+
+    pub fn var(&self, name: &str) -> Value {
+        self.vars.get(name).cloned().unwrap_or_default()
+    }
+
+    /// Sets a runtime variable; the results that read it are dropped if the value changed.
+    pub fn set_var(&mut self, name: &str, value: Value) {
+        if self.vars.get(name).is_some_and(|old| old.identical(&value)) {
+            return;
+        }
+        let name: Rc<str> = name.into();
+        self.vars.insert(name.clone(), value);
+        let keys = self.by_var.remove(&name);
+        self.invalidate_all(keys, &format!("var '{name}' changes"));
+    }
+
+    /// `watch` fired: drops the results relying on it.
+    pub fn signal(&mut self, watch: &SignalWatch) {
+        self.epoch += 1;
+        let Some(keys) = self.by_signal.get(watch) else {
+            return;
+        };
+        let keys: Vec<Key> = keys.iter().copied().collect();
+        for key in keys {
+            let cause = self.entries.peek(&key).and_then(|e| {
+                e.deps
+                    .signals
+                    .iter()
+                    .find(|(w, _)| w == watch)
+                    .map(|(_, label)| format!("{label} changes ({})", watch.signal))
+            });
+            if let Some(cause) = cause {
+                self.invalidate(key, &cause);
+            }
+        }
+    }
+
+    /// `node` is leaving the scene tree (or being freed in it).
+    pub fn node_removed(&mut self, node: NodeId) {
+        let keys = self.by_node.remove(&node);
+        self.invalidate_all(keys, "a node on its paths left the tree");
+    }
+
+    /// `node` was renamed.
+    pub fn node_renamed(&mut self, node: NodeId) {
+        let keys = self.by_node.remove(&node);
+        self.invalidate_all(keys, "a node on its paths was renamed");
+        let keys = std::mem::take(&mut self.unresolved);
+        self.invalidate_all(Some(keys), "a node was renamed where a path led nowhere");
+    }
+
+    /// A node entered the scene tree.
+    pub fn node_added(&mut self) {
+        let keys = std::mem::take(&mut self.unresolved);
+        self.invalidate_all(Some(keys), "a node was added where a path led nowhere");
+    }
+
+    /// The user operator `name` was defined again.
+    pub fn operator_defined(&mut self, name: &str) {
+        let keys = self.by_operator.remove(name);
+        self.invalidate_all(keys, &format!("operator '{name}' was redefined"));
+    }
+
+    /// Connections to make and undo since the last call.
+    pub fn take_watch_changes(&mut self) -> Vec<WatchChange> {
+        std::mem::take(&mut self.changes)
+    }
+
+    /// Whether any connection is waiting in [`Self::take_watch_changes`].
+    pub fn has_watch_changes(&self) -> bool {
+        !self.changes.is_empty()
+    }
+
+    /// Drops every result (their connections are listed to undo) and compiled expression.
+    pub fn clear(&mut self) {
+        while let Some((key, entry)) = self.entries.pop_lru() {
+            self.release(key, entry.deps);
+        }
+        self.compiled.clear();
+        self.epoch += 1;
+    }
+
+    /// Signals connected now.
+    pub fn connections(&self) -> usize {
+        self.by_signal.len()
+    }
+
+    /// Results held now (fresh or stale).
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    fn invalidate_all(&mut self, keys: Option<HashSet<Key>>, cause: &str) {
+        self.epoch += 1;
+        let Some(keys) = keys else { return };
+        let cause: Rc<str> = cause.into();
+        for key in keys {
+            self.invalidate(key, &cause);
+        }
+    }
+
+    fn invalidate(&mut self, key: Key, cause: &str) {
+        if let Some(entry) = self.entries.peek_mut(&key)
+            && entry.value.take().is_some()
+        {
+            entry.expr.counts.borrow_mut().caused(&cause.into());
+            self.totals.invalidations += 1;
+        }
+    }
+
+    fn lookup(&mut self, key: Key) -> Found {
+        self.totals.evaluations += 1;
+        match self.entries.get(&key) {
+            Some(Entry {
+                value: Some(value),
+                checks,
+                expr,
+                ..
+            }) => {
+                if checks.is_empty() {
+                    let value = value.clone();
+                    let mut counts = expr.counts.borrow_mut();
+                    counts.evaluations += 1;
+                    counts.hits += 1;
+                    self.totals.hits += 1;
+                    Found::Hit(value)
+                } else {
+                    Found::Check(value.clone(), checks.clone())
+                }
+            }
+            _ => Found::Miss,
+        }
+    }
+
+    /// Drops the result at `key`, releasing what it watched.
+    fn forget(&mut self, key: Key) {
+        if let Some(entry) = self.entries.pop(&key) {
+            self.release(key, entry.deps);
+        }
+    }
+
+    fn store(&mut self, key: Key, expr: &Rc<Compiled>, value: Value, reads: Reads) {
+        let checks: Rc<[Check]> = reads.checks.clone().into();
+        let deps = Deps::from(reads);
+        self.subscribe(key, &deps);
+        if let Some(entry) = self.entries.get_mut(&key) {
+            entry.value = Some(value);
+            entry.checks = checks;
+            let old = std::mem::replace(&mut entry.deps, deps);
+            let keep: HashSet<SignalWatch> =
+                entry.deps.signals.iter().map(|(w, _)| w.clone()).collect();
+            // The new reads were subscribed first, so a signal both read stays connected.
+            self.release_except(key, old, &keep);
+            return;
+        }
+        let entry = Entry {
+            value: Some(value),
+            checks,
+            deps,
+            expr: expr.clone(),
+        };
+        if let Some((evicted, old)) = self.entries.push(key, entry)
+            && evicted != key
+        {
+            self.totals.evictions += 1;
+            self.release(evicted, old.deps);
+        }
+    }
+
+    fn subscribe(&mut self, key: Key, deps: &Deps) {
+        for var in &deps.vars {
+            self.by_var.entry(var.clone()).or_default().insert(key);
+        }
+        for node in &deps.nodes {
+            self.by_node.entry(*node).or_default().insert(key);
+        }
+        if deps.unresolved {
+            self.unresolved.insert(key);
+        }
+        for op in &deps.operators {
+            self.by_operator.entry(op.clone()).or_default().insert(key);
+        }
+        for (watch, _) in &deps.signals {
+            let keys = self.by_signal.entry(watch.clone()).or_default();
+            if keys.is_empty() {
+                self.changes.push(WatchChange::Connect(watch.clone()));
+            }
+            keys.insert(key);
+        }
+    }
+
+    fn release(&mut self, key: Key, deps: Deps) {
+        self.release_except(key, deps, &HashSet::new());
+    }
+
+    /// Removes `key` from the indexes `deps` names, except where the entry at `key` still
+    /// reads the same input, and except the signals in `keep`.
+    fn release_except(&mut self, key: Key, deps: Deps, keep: &HashSet<SignalWatch>) {
+        let still = self.entries.peek(&key).map(|e| {
+            (
+                e.deps.vars.clone(),
+                e.deps.nodes.clone(),
+                e.deps.unresolved,
+                e.deps.operators.clone(),
+            )
+        });
+        let (vars, nodes, unresolved, operators) = still.unwrap_or_default();
+        for var in deps.vars {
+            if !vars.contains(&var) {
+                remove_key(&mut self.by_var, &var, key);
+            }
+        }
+        for node in deps.nodes {
+            if !nodes.contains(&node) {
+                remove_key(&mut self.by_node, &node, key);
+            }
+        }
+        if deps.unresolved && !unresolved {
+            self.unresolved.remove(&key);
+        }
+        for op in deps.operators {
+            if !operators.contains(&op) {
+                remove_key(&mut self.by_operator, &op, key);
+            }
+        }
+        for (watch, _) in deps.signals {
+            if keep.contains(&watch) {
+                continue;
+            }
+            if remove_key(&mut self.by_signal, &watch, key) {
+                self.changes.push(WatchChange::Disconnect(watch));
+            }
+        }
+    }
+
+    /// The statistics `get_stats()["expressions"]` shows.
+    pub fn stats(&self) -> ExpressionStats {
+        let t = &self.totals;
+        let mut exprs: Vec<&Rc<Compiled>> = self.compiled.iter().map(|(_, c)| c).collect();
+        exprs.sort_by_key(|c| std::cmp::Reverse(c.counts.borrow().evaluations));
+        let hints = exprs
+            .iter()
+            .filter_map(|c| hint(c))
+            .take(TOP_EXPRESSIONS)
+            .collect();
+        let top = exprs
+            .iter()
+            .take(TOP_EXPRESSIONS)
+            .map(|c| {
+                let n = c.counts.borrow();
+                ExpressionCounts {
+                    source: c.source.to_string(),
+                    evaluations: n.evaluations,
+                    hits: n.hits,
+                    misses: n.misses,
+                    uncached: n.uncached,
+                    invalidations: n.invalidations,
+                    hit_rate: ratio(n.hits, n.evaluations),
+                    compute_us: n.compute_ns as f64 / 1000.0,
+                    hint: hint(c).unwrap_or_default(),
+                }
+            })
+            .collect();
+        ExpressionStats {
+            compiled: self.compiled.len() as u64,
+            entries: self.entries.len() as u64,
+            capacity: self.entries.cap().get() as u64,
+            evaluations: t.evaluations,
+            hits: t.hits,
+            misses: t.misses,
+            uncached: t.uncached,
+            invalidations: t.invalidations,
+            evictions: t.evictions,
+            hit_rate: ratio(t.hits, t.evaluations),
+            connections: self.by_signal.len() as u64,
+            variables: self.vars.len() as u64,
+            top,
+            hints,
+        }
+    }
+}
+
+/// Removes `key` from `map[k]`; true when that left the set empty (and removed it).
+fn remove_key<K: std::hash::Hash + Eq + Clone>(
+    map: &mut HashMap<K, HashSet<Key>>,
+    k: &K,
+    key: Key,
+) -> bool {
+    let Some(keys) = map.get_mut(k) else {
+        return false;
+    };
+    if !keys.remove(&key) || !keys.is_empty() {
+        return false;
+    }
+    map.remove(k);
+    true
+}
+
+fn ratio(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 / whole as f64
+    }
+}
+
+/// Why caching `expr` does not pay, if it does not.
+fn hint(expr: &Compiled) -> Option<String> {
+    let n = expr.counts.borrow();
+    if n.evaluations < HINT_AFTER {
+        return None;
+    }
+    if n.uncached * 2 > n.evaluations {
+        let why = n.volatile.as_deref().unwrap_or("cannot be cached");
+        return Some(format!(
+            "{}: {why}, volatile: computed on every evaluation",
+            expr.source
+        ));
+    }
+    if n.hits * 2 >= n.evaluations {
+        return None;
+    }
+    let (cause, count) = n.top_cause()?;
+    let percent = (*count as f64 * 100.0 / n.evaluations as f64).round();
+    Some(format!(
+        "{}: {cause} on {percent}% of evaluations, so caching does not pay",
+        expr.source
+    ))
+}
+
+/// Evaluates `expr` in `context`, from the cache when nothing it read has changed.
+///
+/// The cache is borrowed only between calls into `world`, which may run user code that
+/// evaluates expressions itself.
+///
+/// # Errors
+/// The expression's runtime error (errors are not cached).
+pub fn evaluate(
+    cache: &RefCell<ExpressionCache>,
+    expr: &Rc<Compiled>,
+    context: NodeId,
+    world: &mut dyn World,
+) -> Result<Value, SexpError> {
+    let key = (expr.id, context);
+    let found = cache.borrow_mut().lookup(key);
+    match found {
+        Found::Hit(value) => return Ok(value),
+        Found::Check(value, checks) => match checks.iter().find(|c| !c.holds(world)) {
+            None => {
+                let mut counts = expr.counts.borrow_mut();
+                counts.evaluations += 1;
+                counts.hits += 1;
+                cache.borrow_mut().totals.hits += 1;
+                return Ok(value);
+            }
+            Some(changed) => {
+                let cause = format!("{} changes", changed.label());
+                let mut cache = cache.borrow_mut();
+                cache.epoch += 1;
+                cache.invalidate(key, &cause);
+            }
+        },
+        Found::Miss => {}
+    }
+    let epoch = cache.borrow().epoch;
+    let (result, reads, ns) = compute(expr, context, world);
+    let mut cache = cache.borrow_mut();
+    let mut counts = expr.counts.borrow_mut();
+    counts.evaluations += 1;
+    counts.compute_ns += ns;
+    match result {
+        Err(e) => {
+            counts.misses += 1;
+            cache.totals.misses += 1;
+            drop(counts);
+            cache.forget(key);
+            Err(e)
+        }
+        Ok(value) => {
+            if let Some(why) = reads.volatile {
+                counts.uncached += 1;
+                counts.volatile = Some(why);
+                cache.totals.uncached += 1;
+                drop(counts);
+                cache.forget(key);
+            } else {
+                counts.misses += 1;
+                cache.totals.misses += 1;
+                drop(counts);
+                // Something changed while it ran: what it read may already be out of date.
+                if cache.epoch == epoch {
+                    cache.store(key, expr, value.clone(), reads);
+                }
+            }
+            Ok(value)
+        }
+    }
+}
+
+/// Evaluates `expr` without the cache (counted as uncached).
+///
+/// # Errors
+/// The expression's runtime error.
+pub fn evaluate_uncached(
+    cache: &RefCell<ExpressionCache>,
+    expr: &Rc<Compiled>,
+    context: NodeId,
+    world: &mut dyn World,
+) -> Result<Value, SexpError> {
+    let (result, _, ns) = compute(expr, context, world);
+    let mut counts = expr.counts.borrow_mut();
+    counts.evaluations += 1;
+    counts.uncached += 1;
+    counts.compute_ns += ns;
+    let mut cache = cache.borrow_mut();
+    cache.totals.evaluations += 1;
+    cache.totals.uncached += 1;
+    result
+}
+
+fn compute(
+    expr: &Compiled,
+    context: NodeId,
+    world: &mut dyn World,
+) -> (Result<Value, SexpError>, Reads, u64) {
+    let start = Instant::now();
+    let mut eval = Eval {
+        world,
+        context,
+        reads: Reads::default(),
+    };
+    let result = expr.run(&mut eval);
+    let ns = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+    (result, eval.reads, ns)
+}

@@ -1,0 +1,585 @@
+//! Forms to a tree of Rust closures, checked once: operators exist and get as many
+//! arguments as they take.
+//!
+//! Built-in operators: `+ - * / mod min max abs`, `< <= = != > >=`, `and or not` (short
+//! circuit), `if`, `var`, `prop`, `has-node`, `distance`, `str`, `concat`, `time` and
+//! `random`. Any other operator name must be a user operator defined when the expression
+//! is compiled.
+//!
+//! A closure tree was measured against compiling to a Lua function (`benches/sexp.rs`, the
+//! figures are in docs/benchmarks.md) and kept: it evaluates faster.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use super::parse::{Form, Node, Pos, parse};
+use super::world::{Check, NodeId, Reads, SignalWatch, Watch, World};
+use super::{SexpError, Value};
+
+/// One evaluation in progress.
+pub struct Eval<'w> {
+    pub world: &'w mut dyn World,
+    pub context: NodeId,
+    pub reads: Reads,
+}
+
+type Op = Box<dyn Fn(&mut Eval<'_>) -> Result<Value, SexpError>>;
+
+/// Counters of one compiled expression, for statistics and hints.
+#[derive(Debug, Clone, Default)]
+pub struct Counts {
+    pub evaluations: u64,
+    pub hits: u64,
+    pub misses: u64,
+    /// Evaluations that could not be cached (volatile, or a node outside the tree).
+    pub uncached: u64,
+    pub invalidations: u64,
+    /// Nanoseconds spent computing results (misses and uncached evaluations).
+    pub compute_ns: u64,
+    /// What invalidated it most recently, and how often each cause did (a few kept).
+    pub causes: Vec<(Rc<str>, u64)>,
+    /// Why the last uncached evaluation could not be cached.
+    pub volatile: Option<Rc<str>>,
+}
+
+/// Causes kept per expression in [`Counts::causes`].
+const CAUSES_KEPT: usize = 8;
+
+impl Counts {
+    pub fn caused(&mut self, cause: &Rc<str>) {
+        self.invalidations += 1;
+        if let Some(entry) = self.causes.iter_mut().find(|(c, _)| c == cause) {
+            entry.1 += 1;
+        } else if self.causes.len() < CAUSES_KEPT {
+            self.causes.push((cause.clone(), 1));
+        } else if let Some(least) = self.causes.iter_mut().min_by_key(|(_, n)| *n) {
+            *least = (cause.clone(), 1);
+        }
+    }
+
+    /// The most frequent cause of invalidation and its count.
+    pub fn top_cause(&self) -> Option<&(Rc<str>, u64)> {
+        self.causes.iter().max_by_key(|(_, n)| *n)
+    }
+}
+
+/// A compiled expression.
+pub struct Compiled {
+    /// Unique for the process; results are cached by it.
+    pub id: u32,
+    pub source: Rc<str>,
+    root: Op,
+    pub counts: RefCell<Counts>,
+}
+
+impl std::fmt::Debug for Compiled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Compiled({})", self.source)
+    }
+}
+
+impl Compiled {
+    /// Evaluates once, recording what it reads in `eval.reads`. Caches nothing.
+    ///
+    /// # Errors
+    /// A runtime error (wrong types, a missing node) with its position.
+    pub fn run(&self, eval: &mut Eval<'_>) -> Result<Value, SexpError> {
+        (self.root)(eval)
+    }
+}
+
+/// Parses and compiles `source`; `user_operator` tells whether a name is a user operator.
+///
+/// # Errors
+/// The syntax error, or an unknown operator or wrong number of arguments, with its position.
+pub fn compile(
+    source: &str,
+    id: u32,
+    user_operator: &dyn Fn(&str) -> bool,
+) -> Result<Compiled, SexpError> {
+    let node = parse(source)?;
+    let root = Compiler { user_operator }.node(&node)?;
+    Ok(Compiled {
+        id,
+        source: source.into(),
+        root,
+        counts: RefCell::default(),
+    })
+}
+
+fn compile_error(message: String, pos: Pos) -> SexpError {
+    SexpError::Compile {
+        message,
+        line: pos.line,
+        col: pos.col,
+    }
+}
+
+fn eval_error(message: String, pos: Pos) -> SexpError {
+    SexpError::Eval {
+        message,
+        line: pos.line,
+        col: pos.col,
+    }
+}
+
+struct Compiler<'a> {
+    user_operator: &'a dyn Fn(&str) -> bool,
+}
+
+/// How many arguments an operator takes.
+#[derive(Clone, Copy)]
+enum Arity {
+    Exactly(usize),
+    AtLeast(usize),
+    Either(usize, usize),
+}
+
+impl Arity {
+    fn allows(self, n: usize) -> bool {
+        match self {
+            Arity::Exactly(k) => n == k,
+            Arity::AtLeast(k) => n >= k,
+            Arity::Either(a, b) => n == a || n == b,
+        }
+    }
+
+    fn describe(self) -> String {
+        let plural = |k: usize| if k == 1 { "argument" } else { "arguments" };
+        match self {
+            Arity::Exactly(k) => format!("{k} {}", plural(k)),
+            Arity::AtLeast(k) => format!("at least {k} {}", plural(k)),
+            Arity::Either(a, b) => format!("{a} or {b} arguments"),
+        }
+    }
+}
+
+/// Whether `name` is a built-in operator.
+pub fn is_builtin(name: &str) -> bool {
+    arity(name).is_some()
+}
+
+/// Whether `name` can name a user operator: not a built-in, and a symbol the parser reads
+/// as one (no spaces, parentheses, quotes or `;`, not a number, `true`, `false` or `nil`).
+pub fn is_operator_name(name: &str) -> bool {
+    !is_builtin(name)
+        && !matches!(name, "" | "true" | "false" | "nil")
+        && !name.starts_with(':')
+        && matches!(
+            super::parse::parse(name),
+            Ok(Node {
+                form: Form::Symbol(_),
+                ..
+            })
+        )
+}
+
+fn arity(name: &str) -> Option<Arity> {
+    Some(match name {
+        "+" | "*" | "-" | "min" | "max" | "and" | "or" => Arity::AtLeast(1),
+        "/" | "mod" | "<" | "<=" | "=" | "!=" | ">" | ">=" | "distance" => Arity::Exactly(2),
+        "abs" | "not" | "var" | "has-node" | "str" => Arity::Exactly(1),
+        "if" => Arity::Either(2, 3),
+        "prop" => Arity::Either(2, 4),
+        "concat" => Arity::AtLeast(0),
+        "time" => Arity::Exactly(0),
+        "random" => Arity::Either(0, 2),
+        _ => return None,
+    })
+}
+
+impl Compiler<'_> {
+    fn node(&self, node: &Node) -> Result<Op, SexpError> {
+        let constant = |v: Value| -> Result<Op, SexpError> { Ok(Box::new(move |_| Ok(v.clone()))) };
+        match &node.form {
+            Form::Int(i) => constant(Value::Int(*i)),
+            Form::Float(f) => constant(Value::Float(*f)),
+            Form::Str(s) => constant(Value::Str(s.clone())),
+            Form::Bool(b) => constant(Value::Bool(*b)),
+            Form::Symbol(s) if &**s == "nil" => constant(Value::Nil),
+            Form::Symbol(s) => Err(compile_error(
+                format!("unknown symbol '{s}' (read a variable with (var {s}))"),
+                node.pos,
+            )),
+            Form::List(items) => self.list(items, node.pos),
+        }
+    }
+
+    fn list(&self, items: &[Node], pos: Pos) -> Result<Op, SexpError> {
+        let Some((head, args)) = items.split_first() else {
+            return Err(compile_error(
+                "empty list: expected an operator".into(),
+                pos,
+            ));
+        };
+        let Form::Symbol(name) = &head.form else {
+            return Err(compile_error(
+                "expected an operator name at the start of a list".into(),
+                head.pos,
+            ));
+        };
+        let name: &str = name;
+        match arity(name) {
+            Some(arity) if !arity.allows(args.len()) => {
+                return Err(compile_error(
+                    format!("'{name}' takes {}, got {}", arity.describe(), args.len()),
+                    pos,
+                ));
+            }
+            Some(_) => {}
+            None if (self.user_operator)(name) => return self.user(name, args, pos),
+            None => {
+                return Err(compile_error(
+                    format!("unknown operator '{name}'"),
+                    head.pos,
+                ));
+            }
+        }
+        match name {
+            "var" => self.var(&args[0]),
+            "prop" => self.prop(args, pos),
+            _ => {
+                let ops = args
+                    .iter()
+                    .map(|a| self.node(a))
+                    .collect::<Result<Vec<_>, _>>()?;
+                builtin(name, ops, pos)
+            }
+        }
+    }
+
+    fn var(&self, arg: &Node) -> Result<Op, SexpError> {
+        let name: Rc<str> = match &arg.form {
+            Form::Symbol(s) | Form::Str(s) => s.clone(),
+            _ => {
+                return Err(compile_error("'var' takes a variable name".into(), arg.pos));
+            }
+        };
+        Ok(Box::new(move |e| {
+            e.reads.vars.push(name.clone());
+            Ok(e.world.var(&name))
+        }))
+    }
+
+    fn prop(&self, args: &[Node], pos: Pos) -> Result<Op, SexpError> {
+        let on: Option<Op> = match args.get(2) {
+            None => None,
+            Some(Node {
+                form: Form::Symbol(k),
+                ..
+            }) if &**k == ":on" => Some(self.node(&args[3])?),
+            Some(other) => {
+                return Err(compile_error(
+                    "expected ':on' followed by a signal name".into(),
+                    other.pos,
+                ));
+            }
+        };
+        let path = self.node(&args[0])?;
+        let property = self.node(&args[1])?;
+        Ok(Box::new(move |e| {
+            let path = text(path(e)?, "prop", "a node path", pos)?;
+            let property = text(property(e)?, "prop", "a property name", pos)?;
+            let on = match &on {
+                Some(op) => Some(text(op(e)?, "prop", "a signal name", pos)?),
+                None => None,
+            };
+            let node = find(e, &path, pos)?;
+            let (value, watch) = e
+                .world
+                .property(node, &property, on.as_deref())
+                .map_err(|m| eval_error(m, pos))?;
+            let label: Rc<str> = format!("{path}.{property}").into();
+            match watch {
+                Watch::Signals(signals) => {
+                    for signal in signals {
+                        e.reads
+                            .signals
+                            .push((SignalWatch { node, signal }, label.clone()));
+                    }
+                }
+                Watch::Check => e.reads.checks.push(Check::Property {
+                    node,
+                    property,
+                    value: value.clone(),
+                    label,
+                }),
+            }
+            Ok(value)
+        }))
+    }
+
+    fn user(&self, name: &str, args: &[Node], pos: Pos) -> Result<Op, SexpError> {
+        let ops = args
+            .iter()
+            .map(|a| self.node(a))
+            .collect::<Result<Vec<_>, _>>()?;
+        let name: Rc<str> = name.into();
+        Ok(Box::new(move |e| {
+            let values = ops.iter().map(|op| op(e)).collect::<Result<Vec<_>, _>>()?;
+            e.reads.operators.push(name.clone());
+            let (value, pure) = e
+                .world
+                .call(&name, &values)
+                .map_err(|m| eval_error(format!("'{name}': {m}"), pos))?;
+            if !pure {
+                e.reads
+                    .volatile(format!("calls '{name}', which is not pure"));
+            }
+            Ok(value)
+        }))
+    }
+}
+
+fn text(value: Value, op: &str, what: &str, pos: Pos) -> Result<Rc<str>, SexpError> {
+    match value {
+        Value::Str(s) => Ok(s),
+        other => Err(eval_error(
+            format!(
+                "'{op}' expects {what} (a string), got {}",
+                other.type_name()
+            ),
+            pos,
+        )),
+    }
+}
+
+/// The node at `path`, recording the path as read.
+fn find(e: &mut Eval<'_>, path: &str, pos: Pos) -> Result<NodeId, SexpError> {
+    let resolved = e
+        .world
+        .resolve(e.context, path)
+        .map_err(|m| eval_error(m, pos))?;
+    e.reads.path(&resolved);
+    resolved
+        .node
+        .ok_or_else(|| eval_error(format!("no node at '{path}'"), pos))
+}
+
+fn builtin(name: &str, ops: Vec<Op>, pos: Pos) -> Result<Op, SexpError> {
+    let name: &'static str = match name {
+        "+" => "+",
+        "-" => "-",
+        "*" => "*",
+        "/" => "/",
+        "mod" => "mod",
+        "min" => "min",
+        "max" => "max",
+        "abs" => "abs",
+        "<" => "<",
+        "<=" => "<=",
+        ">" => ">",
+        ">=" => ">=",
+        "=" => "=",
+        "!=" => "!=",
+        "and" => "and",
+        "or" => "or",
+        "not" => "not",
+        "if" => "if",
+        "has-node" => "has-node",
+        "distance" => "distance",
+        "str" => "str",
+        "concat" => "concat",
+        "time" => "time",
+        "random" => "random",
+        other => return Err(compile_error(format!("unknown operator '{other}'"), pos)),
+    };
+    let num = move |v: Value| -> Result<Value, SexpError> {
+        match v {
+            Value::Int(_) | Value::Float(_) => Ok(v),
+            other => Err(eval_error(
+                format!("'{name}' expects numbers, got {}", other.type_name()),
+                pos,
+            )),
+        }
+    };
+    Ok(match name {
+        "+" | "*" | "-" => Box::new(move |e| {
+            let mut acc = num(ops[0](e)?)?;
+            if ops.len() == 1 && name == "-" {
+                return Ok(match acc {
+                    Value::Int(i) => Value::Int(i.checked_neg().ok_or_else(|| overflow(pos))?),
+                    Value::Float(f) => Value::Float(-f),
+                    _ => unreachable!("checked numeric"),
+                });
+            }
+            for op in &ops[1..] {
+                acc = arithmetic(name, &acc, &num(op(e)?)?, pos)?;
+            }
+            Ok(acc)
+        }),
+        "/" | "mod" => Box::new(move |e| {
+            let a = num(ops[0](e)?)?;
+            let b = num(ops[1](e)?)?;
+            arithmetic(name, &a, &b, pos)
+        }),
+        "min" | "max" => Box::new(move |e| {
+            let mut best = num(ops[0](e)?)?;
+            for op in &ops[1..] {
+                let v = num(op(e)?)?;
+                let (x, y) = (v.number().unwrap_or(0.0), best.number().unwrap_or(0.0));
+                if (name == "min" && x < y) || (name == "max" && x > y) {
+                    best = v;
+                }
+            }
+            Ok(best)
+        }),
+        "abs" => Box::new(move |e| {
+            Ok(match num(ops[0](e)?)? {
+                Value::Int(i) => Value::Int(i.checked_abs().ok_or_else(|| overflow(pos))?),
+                Value::Float(f) => Value::Float(f.abs()),
+                _ => unreachable!("checked numeric"),
+            })
+        }),
+        "<" | "<=" | ">" | ">=" => Box::new(move |e| {
+            let a = ops[0](e)?;
+            let b = ops[1](e)?;
+            let ordering = match (&a, &b) {
+                (Value::Str(x), Value::Str(y)) => x.partial_cmp(y),
+                _ => match (a.number(), b.number()) {
+                    (Some(x), Some(y)) => x.partial_cmp(&y),
+                    _ => {
+                        return Err(eval_error(
+                            format!(
+                                "'{name}' compares two numbers or two strings, got {} and {}",
+                                a.type_name(),
+                                b.type_name()
+                            ),
+                            pos,
+                        ));
+                    }
+                },
+            };
+            use std::cmp::Ordering::{Equal, Greater, Less};
+            Ok(Value::Bool(matches!(
+                (name, ordering),
+                ("<", Some(Less))
+                    | ("<=", Some(Less | Equal))
+                    | (">", Some(Greater))
+                    | (">=", Some(Greater | Equal))
+            )))
+        }),
+        "=" | "!=" => Box::new(move |e| {
+            let same = ops[0](e)?.same(&ops[1](e)?);
+            Ok(Value::Bool(same == (name == "=")))
+        }),
+        "and" => Box::new(move |e| {
+            for op in &ops {
+                if !op(e)?.truthy() {
+                    return Ok(Value::Bool(false));
+                }
+            }
+            Ok(Value::Bool(true))
+        }),
+        "or" => Box::new(move |e| {
+            for op in &ops {
+                if op(e)?.truthy() {
+                    return Ok(Value::Bool(true));
+                }
+            }
+            Ok(Value::Bool(false))
+        }),
+        "not" => Box::new(move |e| Ok(Value::Bool(!ops[0](e)?.truthy()))),
+        "if" => Box::new(move |e| {
+            if ops[0](e)?.truthy() {
+                ops[1](e)
+            } else {
+                ops.get(2).map_or(Ok(Value::Nil), |op| op(e))
+            }
+        }),
+        "has-node" => Box::new(move |e| {
+            let path = text(ops[0](e)?, "has-node", "a node path", pos)?;
+            let resolved = e
+                .world
+                .resolve(e.context, &path)
+                .map_err(|m| eval_error(m, pos))?;
+            e.reads.path(&resolved);
+            Ok(Value::Bool(resolved.node.is_some()))
+        }),
+        "distance" => Box::new(move |e| {
+            let mut at = [None, None];
+            for (i, op) in ops.iter().enumerate() {
+                let path = text(op(e)?, "distance", "a node path", pos)?;
+                let node = find(e, &path, pos)?;
+                let position = e.world.position(node).map_err(|m| eval_error(m, pos))?;
+                e.reads.checks.push(Check::Position {
+                    node,
+                    at: position,
+                    label: format!("{path}.global_position").into(),
+                });
+                at[i] = Some(position);
+            }
+            let (Some(a), Some(b)) = (at[0], at[1]) else {
+                unreachable!("two arguments");
+            };
+            if a.dims != b.dims {
+                return Err(eval_error(
+                    "'distance' needs two Node2D or two Node3D".into(),
+                    pos,
+                ));
+            }
+            Ok(Value::Float(a.distance(&b)))
+        }),
+        "str" => Box::new(move |e| Ok(Value::Str(ops[0](e)?.to_string().into()))),
+        "concat" => Box::new(move |e| {
+            let mut out = String::new();
+            for op in &ops {
+                out.push_str(&op(e)?.to_string());
+            }
+            Ok(Value::Str(out.into()))
+        }),
+        "time" => Box::new(move |e| {
+            e.reads.volatile("reads 'time'");
+            Ok(Value::Float(e.world.time()))
+        }),
+        _ /* random */ => Box::new(move |e| {
+            e.reads.volatile("reads 'random'");
+            let r = e.world.random();
+            if ops.is_empty() {
+                return Ok(Value::Float(r));
+            }
+            let (lo, hi) = (ops[0](e)?, ops[1](e)?);
+            let (Value::Int(lo), Value::Int(hi)) = (&lo, &hi) else {
+                return Err(eval_error(
+                    format!("'random' takes two integers, got {} and {}", lo.type_name(), hi.type_name()),
+                    pos,
+                ));
+            };
+            if hi < lo {
+                return Err(eval_error(format!("'random': {hi} is below {lo}"), pos));
+            }
+            let span = (hi - lo + 1) as f64;
+            Ok(Value::Int(lo + ((r * span) as i64).min(hi - lo)))
+        }),
+    })
+}
+
+fn overflow(pos: Pos) -> SexpError {
+    eval_error("integer overflow".into(), pos)
+}
+
+/// `a op b` for `+ - * / mod`: integers stay integers (division truncates, as in GDScript).
+fn arithmetic(op: &str, a: &Value, b: &Value, pos: Pos) -> Result<Value, SexpError> {
+    if let (Value::Int(x), Value::Int(y)) = (a, b) {
+        let (x, y) = (*x, *y);
+        if matches!(op, "/" | "mod") && y == 0 {
+            return Err(eval_error("division by zero".into(), pos));
+        }
+        let result = match op {
+            "+" => x.checked_add(y),
+            "-" => x.checked_sub(y),
+            "*" => x.checked_mul(y),
+            "/" => x.checked_div(y),
+            _ => x.checked_rem(y),
+        };
+        return result.map(Value::Int).ok_or_else(|| overflow(pos));
+    }
+    let (x, y) = (a.number().unwrap_or(0.0), b.number().unwrap_or(0.0));
+    Ok(Value::Float(match op {
+        "+" => x + y,
+        "-" => x - y,
+        "*" => x * y,
+        "/" => x / y,
+        _ => x % y,
+    }))
+}

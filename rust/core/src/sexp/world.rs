@@ -1,0 +1,182 @@
+//! What an expression reads, and from where.
+//!
+//! The engine side implements [`World`]: it finds nodes by path, reads their properties and
+//! positions, holds the runtime variables and calls user operators. While an expression is
+//! evaluated every read is written down in [`Reads`]: that record is what the cache
+//! subscribes to, so a result is dropped exactly when something it read changes. Only the
+//! reads actually made count: in `(and a b)` with `a` false, nothing `b` reads matters.
+
+use std::rc::Rc;
+
+use super::Value;
+
+/// A node, by engine instance id. `0` is "no node" (an expression evaluated without a
+/// context node).
+pub type NodeId = u64;
+
+/// Where a path led.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Resolved {
+    /// The node at the end, if there is one.
+    pub node: Option<NodeId>,
+    /// The context node and every node the path passed through, the last found included:
+    /// renaming or removing any of them can change where the path leads.
+    pub chain: Vec<NodeId>,
+    /// Whether every node involved is inside the scene tree, where the engine side hears of
+    /// renames and removals. A result that read an untracked path is not cached.
+    pub tracked: bool,
+}
+
+/// How the engine side hears that a property changed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Watch {
+    /// The node emits one of these signals when it does: `health_changed` or `changed`,
+    /// and the one the expression names with `:on`.
+    Signals(Vec<Rc<str>>),
+    /// No signal tells: the value is read again and compared at the next evaluation.
+    Check,
+}
+
+/// A node's global position: `dims` is 2 for a Node2D, 3 for a Node3D.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Position {
+    pub dims: u8,
+    pub at: [f64; 3],
+}
+
+impl Position {
+    pub fn distance(&self, other: &Position) -> f64 {
+        let [a, b, c] = self.at;
+        let [x, y, z] = other.at;
+        ((a - x).powi(2) + (b - y).powi(2) + (c - z).powi(2)).sqrt()
+    }
+}
+
+/// The engine as an expression sees it.
+pub trait World {
+    /// Follows `path` from `context` (`0`: none; only absolute paths then).
+    ///
+    /// # Errors
+    /// A message when the path cannot be followed at all (no context for a relative path).
+    fn resolve(&mut self, context: NodeId, path: &str) -> Result<Resolved, String>;
+
+    /// `property` of `node` (a `:`-separated property path such as `position:x`), and how
+    /// its changes are told; `on` is a signal the expression named.
+    ///
+    /// # Errors
+    /// A message naming the node and the property when there is no such property, or no
+    /// such signal.
+    fn property(
+        &mut self,
+        node: NodeId,
+        property: &str,
+        on: Option<&str>,
+    ) -> Result<(Value, Watch), String>;
+
+    /// The value of `property` now, for a [`Watch::Check`]; `None` when it cannot be read.
+    fn current(&mut self, node: NodeId, property: &str) -> Option<Value>;
+
+    /// The global position of a Node2D or Node3D.
+    ///
+    /// # Errors
+    /// A message naming the node when it is neither.
+    fn position(&mut self, node: NodeId) -> Result<Position, String>;
+
+    /// A runtime variable (nil when unset).
+    fn var(&mut self, name: &str) -> Value;
+
+    /// Seconds since the game started.
+    fn time(&mut self) -> f64;
+
+    /// A random number in `[0, 1)`.
+    fn random(&mut self) -> f64;
+
+    /// Calls the user operator `name`; also tells whether it is pure (its result depends
+    /// only on its arguments).
+    ///
+    /// # Errors
+    /// The operator's own error, or that it is no longer defined.
+    fn call(&mut self, name: &str, args: &[Value]) -> Result<(Value, bool), String>;
+}
+
+/// A value watched by reading it again.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Check {
+    Property {
+        node: NodeId,
+        property: Rc<str>,
+        value: Value,
+        /// `Player.health`, for hints.
+        label: Rc<str>,
+    },
+    Position {
+        node: NodeId,
+        at: Position,
+        label: Rc<str>,
+    },
+}
+
+impl Check {
+    pub fn label(&self) -> &Rc<str> {
+        match self {
+            Check::Property { label, .. } | Check::Position { label, .. } => label,
+        }
+    }
+
+    /// Whether the value is still what it was.
+    pub fn holds(&self, world: &mut dyn World) -> bool {
+        match self {
+            Check::Property {
+                node,
+                property,
+                value,
+                ..
+            } => world
+                .current(*node, property)
+                .is_some_and(|now| now.identical(value)),
+            Check::Position { node, at, .. } => world.position(*node).is_ok_and(|now| now == *at),
+        }
+    }
+}
+
+/// A signal of a node a result depends on.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SignalWatch {
+    pub node: NodeId,
+    pub signal: Rc<str>,
+}
+
+/// Everything one evaluation read.
+#[derive(Debug, Clone, Default)]
+pub struct Reads {
+    pub vars: Vec<Rc<str>>,
+    /// Nodes on the paths followed.
+    pub nodes: Vec<NodeId>,
+    /// A path led nowhere: a node added or renamed anywhere may change that.
+    pub unresolved: bool,
+    /// Signals that tell of changes to properties read, with a label for hints.
+    pub signals: Vec<(SignalWatch, Rc<str>)>,
+    pub checks: Vec<Check>,
+    /// User operators called (redefining one drops the results).
+    pub operators: Vec<Rc<str>>,
+    /// Why the result cannot be cached (`reads \`time\``), if it cannot.
+    pub volatile: Option<Rc<str>>,
+}
+
+impl Reads {
+    pub fn volatile(&mut self, why: impl Into<Rc<str>>) {
+        if self.volatile.is_none() {
+            self.volatile = Some(why.into());
+        }
+    }
+
+    pub fn path(&mut self, resolved: &Resolved) {
+        self.nodes.extend_from_slice(&resolved.chain);
+        if resolved.node.is_none() {
+            self.unresolved = true;
+        }
+        if !resolved.tracked {
+            self.volatile("reads a node outside the scene tree");
+        }
+    }
+}

@@ -1,0 +1,267 @@
+//! SEXP expressions in the engine: `LuaRuntime.evaluate`, `LuaExpression`, the Lua `sexp`
+//! library, user operators, and the signals that keep cached results right.
+//!
+//! The language, the compiler and the result cache are engine-free
+//! (`lua_runtime_core::sexp`). This side supplies the [`world::GodotWorld`] expressions
+//! read from, makes the node-signal connections the cache asks for, and tells the cache what
+//! the SceneTree's `node_added`, `node_removed` and `node_renamed` say.
+
+pub mod library;
+pub mod object;
+pub mod world;
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use godot::builtin::{Callable, Variant};
+use godot::classes::{Node, SceneTree};
+use godot::obj::{Gd, Singleton};
+use lua_runtime_core::Error;
+use lua_runtime_core::sexp::compile::is_operator_name;
+use lua_runtime_core::sexp::{
+    Compiled, ExpressionCache, SexpError, SignalWatch, WatchChange, evaluate, evaluate_uncached,
+};
+use lua_runtime_core::stats::ExpressionStats;
+use mlua::RegistryKey;
+
+use crate::state::RuntimeState;
+use world::{GodotWorld, id_of, to_value, to_variant};
+
+/// Compiled expressions kept by source text.
+const COMPILED: usize = 10_000;
+
+/// The SceneTree signals connected, with their callables.
+type TreeConnections = Vec<(&'static str, Callable)>;
+
+/// How a user operator is implemented.
+pub enum Implementation {
+    Lua(RegistryKey),
+    Callable(Callable),
+}
+
+struct Operator {
+    implementation: Rc<Implementation>,
+    pure: bool,
+}
+
+/// The expression cache and what feeds it.
+pub struct Expressions {
+    pub cache: RefCell<ExpressionCache>,
+    operators: RefCell<HashMap<String, Operator>>,
+    /// The node signals connected for the cache, with the callable to disconnect.
+    connections: RefCell<HashMap<SignalWatch, Callable>>,
+    /// The tree listened to, and the connections made to it.
+    tree: RefCell<Option<(Gd<SceneTree>, TreeConnections)>>,
+}
+
+impl Default for Expressions {
+    fn default() -> Self {
+        Expressions {
+            cache: RefCell::new(ExpressionCache::new(
+                COMPILED,
+                crate::settings::expression_results(),
+            )),
+            operators: RefCell::default(),
+            connections: RefCell::default(),
+            tree: RefCell::default(),
+        }
+    }
+}
+
+impl Expressions {
+    pub fn stats(&self) -> ExpressionStats {
+        self.cache.borrow().stats()
+    }
+
+    /// Reads the project settings that shape the cache.
+    pub fn read_settings(&self) {
+        self.cache
+            .borrow_mut()
+            .set_capacity(crate::settings::expression_results());
+        self.apply_watch_changes();
+    }
+
+    /// The compiled form of `source`.
+    ///
+    /// # Errors
+    /// Its syntax or compile error, with the text.
+    pub fn compile(&self, source: &str) -> Result<Rc<Compiled>, Error> {
+        let operators = self.operators.borrow();
+        self.cache
+            .borrow_mut()
+            .compile(source, &|name| operators.contains_key(name))
+            .map_err(|error| expression_error(source, error))
+    }
+
+    /// `expr`'s value in `context`, from the cache when nothing it read changed.
+    ///
+    /// # Errors
+    /// Its runtime error, with the text.
+    pub fn evaluate(
+        &self,
+        state: &RuntimeState,
+        expr: &Rc<Compiled>,
+        context: Option<&Gd<Node>>,
+        cached: bool,
+    ) -> Result<Variant, Error> {
+        self.listen();
+        let context = context.map_or(0, id_of);
+        let mut world = GodotWorld { state };
+        let result = if cached {
+            evaluate(&self.cache, expr, context, &mut world)
+        } else {
+            evaluate_uncached(&self.cache, expr, context, &mut world)
+        };
+        if self.cache.borrow().has_watch_changes() {
+            self.apply_watch_changes();
+        }
+        result
+            .map(|v| to_variant(&v))
+            .map_err(|error| expression_error(&expr.source, error))
+    }
+
+    /// Sets a runtime variable for `(var name)`.
+    pub fn set_var(&self, name: &str, value: &Variant) {
+        self.cache.borrow_mut().set_var(name, to_value(value));
+    }
+
+    /// Defines (or redefines) the user operator `name`.
+    ///
+    /// # Errors
+    /// When `name` is a built-in operator or not a valid symbol.
+    pub fn define(
+        &self,
+        name: &str,
+        implementation: Implementation,
+        pure: bool,
+    ) -> Result<(), String> {
+        if !is_operator_name(name) {
+            return Err(format!(
+                "'{name}' cannot name an operator: it is built in, or not a symbol"
+            ));
+        }
+        let old = self.operators.borrow_mut().insert(
+            name.to_owned(),
+            Operator {
+                implementation: Rc::new(implementation),
+                pure,
+            },
+        );
+        if old.is_some() {
+            self.cache.borrow_mut().operator_defined(name);
+        }
+        Ok(())
+    }
+
+    /// The operator `name`, if defined, and whether it is pure.
+    pub fn operator(&self, name: &str) -> Option<(Rc<Implementation>, bool)> {
+        self.operators
+            .borrow()
+            .get(name)
+            .map(|o| (o.implementation.clone(), o.pure))
+    }
+
+    /// Drops every cached result and compiled expression.
+    pub fn clear(&self) {
+        self.cache.borrow_mut().clear();
+        self.apply_watch_changes();
+    }
+
+    /// Disconnects everything and forgets the operators (at shutdown, before Lua closes).
+    pub fn stop(&self) {
+        self.clear();
+        self.operators.borrow_mut().clear();
+        let listened = self.tree.borrow_mut().take();
+        if let Some((mut tree, connections)) = listened
+            && tree.is_instance_valid()
+        {
+            for (signal, callable) in connections {
+                if tree.is_connected(signal, &callable) {
+                    tree.disconnect(signal, &callable);
+                }
+            }
+        }
+    }
+
+    /// Makes and undoes the node-signal connections the cache asks for.
+    fn apply_watch_changes(&self) {
+        let changes = self.cache.borrow_mut().take_watch_changes();
+        for change in changes {
+            match change {
+                WatchChange::Connect(watch) => {
+                    let Some(mut object) = world::object(watch.node) else {
+                        continue;
+                    };
+                    let told = watch.clone();
+                    let callable = Callable::from_fn("lua_runtime_expression_input", move |_| {
+                        if let Some(state) = crate::state::existing() {
+                            state.expressions.cache.borrow_mut().signal(&told);
+                        }
+                    });
+                    object.connect(&*watch.signal, &callable);
+                    self.connections.borrow_mut().insert(watch, callable);
+                }
+                WatchChange::Disconnect(watch) => {
+                    let callable = self.connections.borrow_mut().remove(&watch);
+                    if let (Some(callable), Some(mut object)) =
+                        (callable, world::object(watch.node))
+                        && object.is_connected(&*watch.signal, &callable)
+                    {
+                        object.disconnect(&*watch.signal, &callable);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Listens to the scene tree from the first evaluation on.
+    fn listen(&self) {
+        if self
+            .tree
+            .borrow()
+            .as_ref()
+            .is_some_and(|(tree, _)| tree.is_instance_valid())
+        {
+            return;
+        }
+        let Some(mut tree) = godot::classes::Engine::singleton()
+            .get_main_loop()
+            .and_then(|l| l.try_cast::<SceneTree>().ok())
+        else {
+            return;
+        };
+        let connections = ["node_added", "node_removed", "node_renamed"]
+            .into_iter()
+            .map(|signal| {
+                let callable = Callable::from_fn("lua_runtime_expression_tree", move |args| {
+                    tree_signal(signal, args);
+                });
+                tree.connect(signal, &callable);
+                (signal, callable)
+            })
+            .collect();
+        *self.tree.borrow_mut() = Some((tree, connections));
+    }
+}
+
+fn tree_signal(signal: &str, args: &[&Variant]) {
+    let Some(state) = crate::state::existing() else {
+        return;
+    };
+    let node = args.first().and_then(|a| a.try_to::<Gd<Node>>().ok());
+    let mut cache = state.expressions.cache.borrow_mut();
+    match (signal, node) {
+        ("node_added", _) => cache.node_added(),
+        ("node_removed", Some(node)) => cache.node_removed(id_of(&node)),
+        ("node_renamed", Some(node)) => cache.node_renamed(id_of(&node)),
+        _ => {}
+    }
+}
+
+fn expression_error(source: &str, error: SexpError) -> Error {
+    Error::Expression {
+        text: source.to_owned(),
+        error,
+    }
+}

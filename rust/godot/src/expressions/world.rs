@@ -1,0 +1,277 @@
+//! The engine as expressions see it: nodes by path, properties, positions, user operators.
+
+use std::any::Any;
+use std::fmt;
+use std::rc::Rc;
+
+use godot::builtin::{GString, NodePath, StringName, VarArray, Variant, VariantType};
+use godot::classes::{Node, Node2D, Node3D, Object, SceneTree, Time};
+use godot::obj::{Gd, InstanceId, Singleton};
+use lua_runtime_core::sexp::{NodeId, Opaque, Position, Resolved, Value, Watch, World};
+
+use super::Implementation;
+use crate::bridge::convert;
+use crate::state::RuntimeState;
+
+/// A Variant an expression cannot compute with but can compare and show.
+pub struct VariantValue(pub Variant);
+
+impl fmt::Display for VariantValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0.stringify())
+    }
+}
+
+impl Opaque for VariantValue {
+    fn same(&self, other: &dyn Opaque) -> bool {
+        other
+            .as_any()
+            .downcast_ref::<VariantValue>()
+            .is_some_and(|o| o.0 == self.0)
+    }
+
+    fn type_name(&self) -> String {
+        godot::global::type_string(self.0.get_type().ord as i64).to_string()
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+pub fn to_value(v: &Variant) -> Value {
+    match v.get_type() {
+        VariantType::NIL => Value::Nil,
+        VariantType::BOOL => Value::Bool(v.to()),
+        VariantType::INT => Value::Int(v.to()),
+        VariantType::FLOAT => Value::Float(v.to()),
+        VariantType::STRING => Value::Str(v.to::<GString>().to_string().into()),
+        VariantType::STRING_NAME => Value::Str(v.to::<StringName>().to_string().into()),
+        _ => Value::Other(Rc::new(VariantValue(v.clone()))),
+    }
+}
+
+pub fn to_variant(v: &Value) -> Variant {
+    use godot::meta::ToGodot;
+    match v {
+        Value::Nil => Variant::nil(),
+        Value::Bool(b) => b.to_variant(),
+        Value::Int(i) => i.to_variant(),
+        Value::Float(f) => f.to_variant(),
+        Value::Str(s) => GString::from(&**s).to_variant(),
+        Value::Other(o) => o
+            .as_any()
+            .downcast_ref::<VariantValue>()
+            .map(|v| v.0.clone())
+            .unwrap_or_default(),
+    }
+}
+
+pub fn object(id: NodeId) -> Option<Gd<Object>> {
+    let id = InstanceId::try_from_i64(id as i64)?;
+    Gd::<Object>::try_from_instance_id(id).ok()
+}
+
+fn node(id: NodeId) -> Option<Gd<Node>> {
+    object(id)?.try_cast::<Node>().ok()
+}
+
+pub fn id_of(node: &Gd<Node>) -> NodeId {
+    node.instance_id_unchecked().to_i64() as u64
+}
+
+fn name_of(object: &Gd<Object>) -> String {
+    match object.clone().try_cast::<Node>() {
+        Ok(node) => node.get_name().to_string(),
+        Err(object) => object.get_class().to_string(),
+    }
+}
+
+/// The engine, for one evaluation.
+pub struct GodotWorld<'a> {
+    pub state: &'a RuntimeState,
+}
+
+impl World for GodotWorld<'_> {
+    fn resolve(&mut self, context: NodeId, path: &str) -> Result<Resolved, String> {
+        let absolute = path.starts_with('/');
+        let start = if absolute {
+            let tree = godot::classes::Engine::singleton()
+                .get_main_loop()
+                .and_then(|l| l.try_cast::<SceneTree>().ok())
+                .ok_or("there is no scene tree")?;
+            tree.get_root().map(|r| r.upcast::<Node>())
+        } else if context == 0 {
+            return Err("no context node: a relative path needs one".into());
+        } else {
+            node(context)
+        };
+        let Some(start) = start else {
+            return Err("the context node was freed".into());
+        };
+        let mut chain = vec![id_of(&start)];
+        let mut tracked = start.is_inside_tree();
+        let mut names = path.split('/').filter(|p| !p.is_empty() && *p != ".");
+        if absolute && names.next() != Some(start.get_name().to_string().as_str()) {
+            return Ok(Resolved {
+                node: None,
+                chain,
+                tracked,
+            });
+        }
+        let mut at = Some(start);
+        for name in names {
+            at = match at {
+                Some(n) if name == ".." => n.get_parent(),
+                Some(n) => n.get_node_or_null(&NodePath::from(name)),
+                None => None,
+            };
+            match &at {
+                Some(n) => {
+                    tracked &= n.is_inside_tree();
+                    chain.push(id_of(n));
+                }
+                None => break,
+            }
+        }
+        Ok(Resolved {
+            node: at.as_ref().map(id_of),
+            chain,
+            tracked,
+        })
+    }
+
+    fn property(
+        &mut self,
+        node: NodeId,
+        property: &str,
+        on: Option<&str>,
+    ) -> Result<(Value, Watch), String> {
+        let object = object(node).ok_or("the node was freed")?;
+        let value = object.get_indexed(&NodePath::from(property));
+        let base = property.split(':').next().unwrap_or(property);
+        if value.is_nil() && !has_property(&object, base) {
+            return Err(format!(
+                "node '{}' ({}) has no property '{base}'",
+                name_of(&object),
+                object.get_class()
+            ));
+        }
+        let mut signals: Vec<Rc<str>> = Vec::new();
+        let changed = format!("{base}_changed");
+        if object.has_signal(changed.as_str()) {
+            signals.push(changed.into());
+        } else if object.has_signal("changed") {
+            signals.push("changed".into());
+        }
+        if let Some(on) = on {
+            if !object.has_signal(on) {
+                return Err(format!(
+                    "node '{}' ({}) has no signal '{on}'",
+                    name_of(&object),
+                    object.get_class()
+                ));
+            }
+            if !signals.iter().any(|s| &**s == on) {
+                signals.push(on.into());
+            }
+        }
+        let watch = if signals.is_empty() {
+            Watch::Check
+        } else {
+            Watch::Signals(signals)
+        };
+        Ok((to_value(&value), watch))
+    }
+
+    fn current(&mut self, node: NodeId, property: &str) -> Option<Value> {
+        let object = object(node)?;
+        Some(to_value(&object.get_indexed(&NodePath::from(property))))
+    }
+
+    fn position(&mut self, node: NodeId) -> Result<Position, String> {
+        let object = object(node).ok_or("the node was freed")?;
+        let object = match object.try_cast::<Node2D>() {
+            Ok(n) => {
+                let p = n.get_global_position();
+                return Ok(Position {
+                    dims: 2,
+                    at: [f64::from(p.x), f64::from(p.y), 0.0],
+                });
+            }
+            Err(object) => object,
+        };
+        match object.try_cast::<Node3D>() {
+            Ok(n) => {
+                let p = n.get_global_position();
+                Ok(Position {
+                    dims: 3,
+                    at: [f64::from(p.x), f64::from(p.y), f64::from(p.z)],
+                })
+            }
+            Err(object) => Err(format!(
+                "'distance': node '{}' is a {}, not a Node2D or Node3D",
+                name_of(&object),
+                object.get_class()
+            )),
+        }
+    }
+
+    fn var(&mut self, name: &str) -> Value {
+        self.state.expressions.cache.borrow().var(name)
+    }
+
+    fn time(&mut self) -> f64 {
+        Time::singleton().get_ticks_usec() as f64 / 1e6
+    }
+
+    fn random(&mut self) -> f64 {
+        godot::global::randf()
+    }
+
+    fn call(&mut self, name: &str, args: &[Value]) -> Result<(Value, bool), String> {
+        let (implementation, pure) = self
+            .state
+            .expressions
+            .operator(name)
+            .ok_or("the operator is no longer defined")?;
+        let result = match &*implementation {
+            Implementation::Lua(key) => {
+                let lua = self.state.host.lua();
+                let function: mlua::Function =
+                    lua.registry_value(key).map_err(|e| e.to_string())?;
+                let args = args
+                    .iter()
+                    .map(|a| convert::to_lua(lua, &to_variant(a)))
+                    .collect::<mlua::Result<mlua::MultiValue>>()
+                    .map_err(|e| e.to_string())?;
+                let value: mlua::Value = function.call(args).map_err(|e| lua_message(&e))?;
+                convert::from_lua(&value).map_err(|e| e.to_string())?
+            }
+            Implementation::Callable(callable) => {
+                if !callable.is_valid() {
+                    return Err("its Callable is no longer valid".into());
+                }
+                let args: VarArray = args.iter().map(to_variant).collect();
+                callable.callv(&args)
+            }
+        };
+        Ok((to_value(&result), pure))
+    }
+}
+
+/// A Lua error's message without its traceback.
+fn lua_message(e: &mlua::Error) -> String {
+    match e {
+        mlua::Error::CallbackError { cause, .. } => lua_message(cause),
+        mlua::Error::RuntimeError(m) => m.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn has_property(object: &Gd<Object>, name: &str) -> bool {
+    object
+        .get_property_list()
+        .iter_shared()
+        .any(|p| p.get("name").is_some_and(|n| n.to_string() == name))
+}
