@@ -6,6 +6,7 @@
 #   benches/engine.sh reload     hot reload latency with 200 scripts, and idle CPU
 #   benches/engine.sh queries    cached query.group against get_nodes_in_group, 100 scripts
 #   benches/engine.sh per-frame  moving nodes and empty _process, Lua against GDScript; memory
+#   benches/engine.sh expressions  1,000 SEXP triggers against Godot's Expression, 5% of inputs changing
 # Prints the `BENCH` lines that docs/benchmarks.md records.
 set -euo pipefail
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -55,4 +56,9 @@ if [[ $which == all || $which == per-frame ]]; then
 	echo "== per-frame path: N nodes moved by Lua against GDScript, empty _process, memory"
 	run per-frame -s res://per_frame.gd -- "${@:2}"
 	run per-frame-unbatched -s res://per_frame.gd -- --unbatched --kinds=empty,mover --sizes=10000 "${@:2}"
+fi
+
+if [[ $which == all || $which == expressions ]]; then
+	echo "== expressions: 1,000 mission triggers over 100 ships, cached SEXP against Expression"
+	run expressions -s res://expressions.gd
 fi

@@ -183,45 +183,6 @@ impl LuaRuntime {
         }
     }
 
-    /// Evaluates many compiled expressions in one call: `contexts` is one Node for all, or an
-    /// Array with one Node (or null) per expression. The values, in order (null where one
-    /// failed; its error is reported).
-    #[func]
-    fn evaluate_batch(&self, expressions: VarArray, contexts: Variant) -> VarArray {
-        let mut out = VarArray::new();
-        let Some(state) = state::get() else {
-            return out;
-        };
-        let shared = contexts.try_to::<Option<Gd<Node>>>().ok();
-        let each = contexts.try_to::<VarArray>().ok();
-        if shared.is_none() && each.is_none() {
-            godot_error!("LuaRuntime.evaluate_batch: contexts must be a Node, null or an Array");
-            return out;
-        }
-        for (i, expression) in expressions.iter_shared().enumerate() {
-            let Ok(expression) = expression.try_to::<Gd<LuaExpression>>() else {
-                godot_error!("LuaRuntime.evaluate_batch: item {i} is not a LuaExpression");
-                out.push(&Variant::nil());
-                continue;
-            };
-            let context = match (&shared, &each) {
-                (Some(node), _) => node.clone(),
-                (None, Some(list)) => list.get(i).and_then(|v| v.try_to().ok()).flatten(),
-                (None, None) => None,
-            };
-            let compiled = expression.bind().compiled().clone();
-            let value = state
-                .expressions
-                .evaluate(&state, &compiled, context.as_ref(), true)
-                .unwrap_or_else(|e| {
-                    report(&state, &e);
-                    Variant::nil()
-                });
-            out.push(&value);
-        }
-        out
-    }
-
     /// Defines the SEXP operator `name`, run by calling `callable` with the evaluated
     /// arguments. A `pure` operator's result depends only on its arguments and is cached;
     /// an impure one makes the expressions using it computed every time.

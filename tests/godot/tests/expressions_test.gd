@@ -248,22 +248,26 @@ func test_the_bound_evicts_results_and_releases_connections() -> void:
 func test_batch_stats_and_hints() -> void:
 	var a := ship("A")
 	var before := stats()
-	var exprs := [
-		LuaRuntime.compile_expression("(prop \"A\" \"health\")"),
-		LuaRuntime.compile_expression("(> (time) 0)"),
-	]
+	var set := LuaExpressionSet.new()
+	check_eq(set.add(LuaRuntime.compile_expression("(prop \"A\" \"health\")"), world), 0, "a compiled expression")
+	check_eq(set.add("(> (time) 0)", null), 1, "or text")
+	check_eq(set.add("(> (time)", null), -1, "text that does not compile is refused")
 	for i in 30:
-		var values := LuaRuntime.evaluate_batch(exprs, world)
-		check_eq(values[0], 100, "batch value")
-	var contexts := [world, null]
-	check_eq(LuaRuntime.evaluate_batch(exprs, contexts)[1], true, "per-expression contexts")
+		var values := set.evaluate()
+		check_eq(values, [100, true], "the values in order")
+	set.add("(prop \"A\" \"health\")", null)
+	check_eq(set.evaluate()[2], null, "a failing member gives null")
+	check_eq(_last_message(), "no context node: a relative path needs one at 1:1 in (prop \"A\" \"health\")", "and its error")
 	var s := stats()
 	var hits: int = s["hits"] - before["hits"]
-	check_eq(s["evaluations"] - before["evaluations"], 62, "every evaluation counted")
+	check_eq(s["evaluations"] - before["evaluations"], 63, "every evaluation counted")
 	check_eq(hits, 30, "the property is answered from the cache, the volatile one never")
 	check(s["hit_rate"] > 0.0 and s["hit_rate"] <= 1.0, "overall hit rate: %s" % s["hit_rate"])
 	check(s["hints"].has("(> (time) 0): reads 'time', volatile: computed on every evaluation"), str(s["hints"]))
-	check_eq(s["top"][0]["evaluations"], 31, "per-expression counts in top")
+	# The third member is the first one's text: the same compiled expression.
+	check_eq(s["top"][0]["source"], "(prop \"A\" \"health\")", "most evaluated first")
+	check_eq(s["top"][0]["evaluations"], 32, "per-expression counts in top")
+	check_eq(s["top"][0]["hits"], 30, "and hits")
 	a.health = 3
 
 

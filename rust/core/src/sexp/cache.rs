@@ -24,8 +24,8 @@ use std::time::Instant;
 
 use lru::LruCache;
 
-use super::compile::{Compiled, Eval, compile};
-use super::world::{Check, NodeId, Reads, SignalWatch, World};
+use super::compile::{Compiled, Eval, Strings, compile};
+use super::world::{Check, Label, NodeId, Reads, SignalWatch, World};
 use super::{SexpError, Value};
 use crate::stats::{ExpressionCounts, ExpressionStats};
 
@@ -51,7 +51,7 @@ struct Deps {
     vars: Vec<Rc<str>>,
     nodes: Vec<NodeId>,
     unresolved: bool,
-    signals: Vec<(SignalWatch, Rc<str>)>,
+    signals: Vec<(SignalWatch, Label)>,
     operators: Vec<Rc<str>>,
 }
 
@@ -107,6 +107,7 @@ struct Totals {
 pub struct ExpressionCache {
     compiled: LruCache<Rc<str>, Rc<Compiled>>,
     next_id: u32,
+    strings: Strings,
     entries: LruCache<Key, Entry>,
     by_var: HashMap<Rc<str>, HashSet<Key>>,
     by_node: HashMap<NodeId, HashSet<Key>>,
@@ -131,6 +132,7 @@ impl ExpressionCache {
         ExpressionCache {
             compiled: LruCache::new(capacity(compiled)),
             next_id: 1,
+            strings: Strings::default(),
             entries: LruCache::new(capacity(results)),
             by_var: HashMap::new(),
             by_node: HashMap::new(),
@@ -156,7 +158,12 @@ impl ExpressionCache {
         if let Some(found) = self.compiled.get(source) {
             return Ok(found.clone());
         }
-        let compiled = Rc::new(compile(source, self.next_id, user_operator)?);
+        let compiled = Rc::new(compile(
+            source,
+            self.next_id,
+            user_operator,
+            &mut self.strings,
+        )?);
         self.next_id = self.next_id.wrapping_add(1).max(1);
         self.compiled.put(compiled.source.clone(), compiled.clone());
         Ok(compiled)
@@ -557,7 +564,7 @@ pub fn evaluate(
         Ok(value) => {
             if let Some(why) = reads.volatile {
                 counts.uncached += 1;
-                counts.volatile = Some(why);
+                counts.volatile = Some((*why).into());
                 cache.totals.uncached += 1;
                 drop(counts);
                 cache.forget(key);

@@ -13,7 +13,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use super::parse::{Form, Node, Pos, parse};
-use super::world::{Check, NodeId, Reads, SignalWatch, Watch, World};
+use super::world::{Check, Label, NodeId, Reads, SignalWatch, Watch, World};
 use super::{SexpError, Value};
 
 /// One evaluation in progress.
@@ -23,7 +23,23 @@ pub struct Eval<'w> {
     pub reads: Reads,
 }
 
-type Op = Box<dyn Fn(&mut Eval<'_>) -> Result<Value, SexpError>>;
+type Func = Box<dyn Fn(&mut Eval<'_>) -> Result<Value, SexpError>>;
+
+/// One node of the tree: constants are held inline, the rest are closures.
+enum Op {
+    Const(Value),
+    Dyn(Func),
+}
+
+impl Op {
+    #[inline]
+    fn run(&self, e: &mut Eval<'_>) -> Result<Value, SexpError> {
+        match self {
+            Op::Const(v) => Ok(v.clone()),
+            Op::Dyn(f) => f(e),
+        }
+    }
+}
 
 /// Counters of one compiled expression, for statistics and hints.
 #[derive(Debug, Clone, Default)]
@@ -36,10 +52,10 @@ pub struct Counts {
     pub invalidations: u64,
     /// Nanoseconds spent computing results (misses and uncached evaluations).
     pub compute_ns: u64,
-    /// What invalidated it most recently, and how often each cause did (a few kept).
+    /// How often each cause invalidated it (a few kept).
     pub causes: Vec<(Rc<str>, u64)>,
     /// Why the last uncached evaluation could not be cached.
-    pub volatile: Option<Rc<str>>,
+    pub volatile: Option<Box<str>>,
 }
 
 /// Causes kept per expression in [`Counts::causes`].
@@ -84,7 +100,7 @@ impl Compiled {
     /// # Errors
     /// A runtime error (wrong types, a missing node) with its position.
     pub fn run(&self, eval: &mut Eval<'_>) -> Result<Value, SexpError> {
-        (self.root)(eval)
+        self.root.run(eval)
     }
 }
 
@@ -96,9 +112,14 @@ pub fn compile(
     source: &str,
     id: u32,
     user_operator: &dyn Fn(&str) -> bool,
+    strings: &mut Strings,
 ) -> Result<Compiled, SexpError> {
     let node = parse(source)?;
-    let root = Compiler { user_operator }.node(&node)?;
+    let root = Compiler {
+        user_operator,
+        strings: RefCell::new(strings),
+    }
+    .node(&node)?;
     Ok(Compiled {
         id,
         source: source.into(),
@@ -125,6 +146,30 @@ fn eval_error(message: String, pos: Pos) -> SexpError {
 
 struct Compiler<'a> {
     user_operator: &'a dyn Fn(&str) -> bool,
+    strings: RefCell<&'a mut Strings>,
+}
+
+/// Literal strings shared by every compiled expression (paths and property names repeat).
+#[derive(Default)]
+pub struct Strings {
+    set: std::collections::HashSet<Rc<str>>,
+    added: usize,
+}
+
+impl Strings {
+    fn intern(&mut self, s: &str) -> Rc<str> {
+        if let Some(found) = self.set.get(s) {
+            return found.clone();
+        }
+        self.added += 1;
+        // Now and then, let go of the strings no expression uses any more.
+        if self.added.is_multiple_of(4096) {
+            self.set.retain(|s| Rc::strong_count(s) > 1);
+        }
+        let rc: Rc<str> = s.into();
+        self.set.insert(rc.clone());
+        rc
+    }
 }
 
 /// How many arguments an operator takes.
@@ -189,12 +234,16 @@ fn arity(name: &str) -> Option<Arity> {
 }
 
 impl Compiler<'_> {
+    fn intern(&self, s: &str) -> Rc<str> {
+        self.strings.borrow_mut().intern(s)
+    }
+
     fn node(&self, node: &Node) -> Result<Op, SexpError> {
-        let constant = |v: Value| -> Result<Op, SexpError> { Ok(Box::new(move |_| Ok(v.clone()))) };
+        let constant = |v: Value| -> Result<Op, SexpError> { Ok(Op::Const(v)) };
         match &node.form {
             Form::Int(i) => constant(Value::Int(*i)),
             Form::Float(f) => constant(Value::Float(*f)),
-            Form::Str(s) => constant(Value::Str(s.clone())),
+            Form::Str(s) => constant(Value::Str(self.intern(s))),
             Form::Bool(b) => constant(Value::Bool(*b)),
             Form::Symbol(s) if &**s == "nil" => constant(Value::Nil),
             Form::Symbol(s) => Err(compile_error(
@@ -250,15 +299,15 @@ impl Compiler<'_> {
 
     fn var(&self, arg: &Node) -> Result<Op, SexpError> {
         let name: Rc<str> = match &arg.form {
-            Form::Symbol(s) | Form::Str(s) => s.clone(),
+            Form::Symbol(s) | Form::Str(s) => self.intern(s),
             _ => {
                 return Err(compile_error("'var' takes a variable name".into(), arg.pos));
             }
         };
-        Ok(Box::new(move |e| {
+        Ok(Op::Dyn(Box::new(move |e| {
             e.reads.vars.push(name.clone());
             Ok(e.world.var(&name))
-        }))
+        })))
     }
 
     fn prop(&self, args: &[Node], pos: Pos) -> Result<Op, SexpError> {
@@ -277,11 +326,11 @@ impl Compiler<'_> {
         };
         let path = self.node(&args[0])?;
         let property = self.node(&args[1])?;
-        Ok(Box::new(move |e| {
-            let path = text(path(e)?, "prop", "a node path", pos)?;
-            let property = text(property(e)?, "prop", "a property name", pos)?;
+        Ok(Op::Dyn(Box::new(move |e| {
+            let path = text(path.run(e)?, "prop", "a node path", pos)?;
+            let property = text(property.run(e)?, "prop", "a property name", pos)?;
             let on = match &on {
-                Some(op) => Some(text(op(e)?, "prop", "a signal name", pos)?),
+                Some(op) => Some(text(op.run(e)?, "prop", "a signal name", pos)?),
                 None => None,
             };
             let node = find(e, &path, pos)?;
@@ -289,7 +338,10 @@ impl Compiler<'_> {
                 .world
                 .property(node, &property, on.as_deref())
                 .map_err(|m| eval_error(m, pos))?;
-            let label: Rc<str> = format!("{path}.{property}").into();
+            let label = Label {
+                path: path.clone(),
+                property: property.clone(),
+            };
             match watch {
                 Watch::Signals(signals) => {
                     for signal in signals {
@@ -306,7 +358,7 @@ impl Compiler<'_> {
                 }),
             }
             Ok(value)
-        }))
+        })))
     }
 
     fn user(&self, name: &str, args: &[Node], pos: Pos) -> Result<Op, SexpError> {
@@ -314,9 +366,13 @@ impl Compiler<'_> {
             .iter()
             .map(|a| self.node(a))
             .collect::<Result<Vec<_>, _>>()?;
-        let name: Rc<str> = name.into();
-        Ok(Box::new(move |e| {
-            let values = ops.iter().map(|op| op(e)).collect::<Result<Vec<_>, _>>()?;
+        let name: Rc<str> = self.intern(name);
+        let ops = ops.into_boxed_slice();
+        Ok(Op::Dyn(Box::new(move |e| {
+            let values = ops
+                .iter()
+                .map(|op| op.run(e))
+                .collect::<Result<Vec<_>, _>>()?;
             e.reads.operators.push(name.clone());
             let (value, pure) = e
                 .world
@@ -327,7 +383,7 @@ impl Compiler<'_> {
                     .volatile(format!("calls '{name}', which is not pure"));
             }
             Ok(value)
-        }))
+        })))
     }
 }
 
@@ -384,18 +440,10 @@ fn builtin(name: &str, ops: Vec<Op>, pos: Pos) -> Result<Op, SexpError> {
         "random" => "random",
         other => return Err(compile_error(format!("unknown operator '{other}'"), pos)),
     };
-    let num = move |v: Value| -> Result<Value, SexpError> {
-        match v {
-            Value::Int(_) | Value::Float(_) => Ok(v),
-            other => Err(eval_error(
-                format!("'{name}' expects numbers, got {}", other.type_name()),
-                pos,
-            )),
-        }
-    };
-    Ok(match name {
+    let ops = ops.into_boxed_slice();
+    let f: Func = match name {
         "+" | "*" | "-" => Box::new(move |e| {
-            let mut acc = num(ops[0](e)?)?;
+            let mut acc = number(ops[0].run(e)?, name, pos)?;
             if ops.len() == 1 && name == "-" {
                 return Ok(match acc {
                     Value::Int(i) => Value::Int(i.checked_neg().ok_or_else(|| overflow(pos))?),
@@ -404,19 +452,19 @@ fn builtin(name: &str, ops: Vec<Op>, pos: Pos) -> Result<Op, SexpError> {
                 });
             }
             for op in &ops[1..] {
-                acc = arithmetic(name, &acc, &num(op(e)?)?, pos)?;
+                acc = arithmetic(name, &acc, &number(op.run(e)?, name, pos)?, pos)?;
             }
             Ok(acc)
         }),
         "/" | "mod" => Box::new(move |e| {
-            let a = num(ops[0](e)?)?;
-            let b = num(ops[1](e)?)?;
+            let a = number(ops[0].run(e)?, name, pos)?;
+            let b = number(ops[1].run(e)?, name, pos)?;
             arithmetic(name, &a, &b, pos)
         }),
         "min" | "max" => Box::new(move |e| {
-            let mut best = num(ops[0](e)?)?;
+            let mut best = number(ops[0].run(e)?, name, pos)?;
             for op in &ops[1..] {
-                let v = num(op(e)?)?;
+                let v = number(op.run(e)?, name, pos)?;
                 let (x, y) = (v.number().unwrap_or(0.0), best.number().unwrap_or(0.0));
                 if (name == "min" && x < y) || (name == "max" && x > y) {
                     best = v;
@@ -425,15 +473,15 @@ fn builtin(name: &str, ops: Vec<Op>, pos: Pos) -> Result<Op, SexpError> {
             Ok(best)
         }),
         "abs" => Box::new(move |e| {
-            Ok(match num(ops[0](e)?)? {
+            Ok(match number(ops[0].run(e)?, name, pos)? {
                 Value::Int(i) => Value::Int(i.checked_abs().ok_or_else(|| overflow(pos))?),
                 Value::Float(f) => Value::Float(f.abs()),
                 _ => unreachable!("checked numeric"),
             })
         }),
         "<" | "<=" | ">" | ">=" => Box::new(move |e| {
-            let a = ops[0](e)?;
-            let b = ops[1](e)?;
+            let a = ops[0].run(e)?;
+            let b = ops[1].run(e)?;
             let ordering = match (&a, &b) {
                 (Value::Str(x), Value::Str(y)) => x.partial_cmp(y),
                 _ => match (a.number(), b.number()) {
@@ -460,35 +508,35 @@ fn builtin(name: &str, ops: Vec<Op>, pos: Pos) -> Result<Op, SexpError> {
             )))
         }),
         "=" | "!=" => Box::new(move |e| {
-            let same = ops[0](e)?.same(&ops[1](e)?);
+            let same = ops[0].run(e)?.same(&ops[1].run(e)?);
             Ok(Value::Bool(same == (name == "=")))
         }),
         "and" => Box::new(move |e| {
-            for op in &ops {
-                if !op(e)?.truthy() {
+            for op in ops.iter() {
+                if !op.run(e)?.truthy() {
                     return Ok(Value::Bool(false));
                 }
             }
             Ok(Value::Bool(true))
         }),
         "or" => Box::new(move |e| {
-            for op in &ops {
-                if op(e)?.truthy() {
+            for op in ops.iter() {
+                if op.run(e)?.truthy() {
                     return Ok(Value::Bool(true));
                 }
             }
             Ok(Value::Bool(false))
         }),
-        "not" => Box::new(move |e| Ok(Value::Bool(!ops[0](e)?.truthy()))),
+        "not" => Box::new(move |e| Ok(Value::Bool(!ops[0].run(e)?.truthy()))),
         "if" => Box::new(move |e| {
-            if ops[0](e)?.truthy() {
-                ops[1](e)
+            if ops[0].run(e)?.truthy() {
+                ops[1].run(e)
             } else {
-                ops.get(2).map_or(Ok(Value::Nil), |op| op(e))
+                ops.get(2).map_or(Ok(Value::Nil), |op| op.run(e))
             }
         }),
         "has-node" => Box::new(move |e| {
-            let path = text(ops[0](e)?, "has-node", "a node path", pos)?;
+            let path = text(ops[0].run(e)?, "has-node", "a node path", pos)?;
             let resolved = e
                 .world
                 .resolve(e.context, &path)
@@ -499,13 +547,16 @@ fn builtin(name: &str, ops: Vec<Op>, pos: Pos) -> Result<Op, SexpError> {
         "distance" => Box::new(move |e| {
             let mut at = [None, None];
             for (i, op) in ops.iter().enumerate() {
-                let path = text(op(e)?, "distance", "a node path", pos)?;
+                let path = text(op.run(e)?, "distance", "a node path", pos)?;
                 let node = find(e, &path, pos)?;
                 let position = e.world.position(node).map_err(|m| eval_error(m, pos))?;
                 e.reads.checks.push(Check::Position {
                     node,
                     at: position,
-                    label: format!("{path}.global_position").into(),
+                    label: Label {
+                        path,
+                        property: "global_position".into(),
+                    },
                 });
                 at[i] = Some(position);
             }
@@ -520,11 +571,11 @@ fn builtin(name: &str, ops: Vec<Op>, pos: Pos) -> Result<Op, SexpError> {
             }
             Ok(Value::Float(a.distance(&b)))
         }),
-        "str" => Box::new(move |e| Ok(Value::Str(ops[0](e)?.to_string().into()))),
+        "str" => Box::new(move |e| Ok(Value::Str(ops[0].run(e)?.to_string().into()))),
         "concat" => Box::new(move |e| {
             let mut out = String::new();
-            for op in &ops {
-                out.push_str(&op(e)?.to_string());
+            for op in ops.iter() {
+                out.push_str(&op.run(e)?.to_string());
             }
             Ok(Value::Str(out.into()))
         }),
@@ -538,7 +589,7 @@ fn builtin(name: &str, ops: Vec<Op>, pos: Pos) -> Result<Op, SexpError> {
             if ops.is_empty() {
                 return Ok(Value::Float(r));
             }
-            let (lo, hi) = (ops[0](e)?, ops[1](e)?);
+            let (lo, hi) = (ops[0].run(e)?, ops[1].run(e)?);
             let (Value::Int(lo), Value::Int(hi)) = (&lo, &hi) else {
                 return Err(eval_error(
                     format!("'random' takes two integers, got {} and {}", lo.type_name(), hi.type_name()),
@@ -551,7 +602,19 @@ fn builtin(name: &str, ops: Vec<Op>, pos: Pos) -> Result<Op, SexpError> {
             let span = (hi - lo + 1) as f64;
             Ok(Value::Int(lo + ((r * span) as i64).min(hi - lo)))
         }),
-    })
+    };
+    Ok(Op::Dyn(f))
+}
+
+/// `v` if it is a number, else an error naming the operator `name`.
+fn number(v: Value, name: &str, pos: Pos) -> Result<Value, SexpError> {
+    match v {
+        Value::Int(_) | Value::Float(_) => Ok(v),
+        other => Err(eval_error(
+            format!("'{name}' expects numbers, got {}", other.type_name()),
+            pos,
+        )),
+    }
 }
 
 fn overflow(pos: Pos) -> SexpError {

@@ -99,6 +99,19 @@ pub trait World {
     fn call(&mut self, name: &str, args: &[Value]) -> Result<(Value, bool), String>;
 }
 
+/// What a read was, for hints: `Player.health` (built into text only when shown).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Label {
+    pub path: Rc<str>,
+    pub property: Rc<str>,
+}
+
+impl std::fmt::Display for Label {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.path, self.property)
+    }
+}
+
 /// A value watched by reading it again.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Check {
@@ -106,18 +119,17 @@ pub enum Check {
         node: NodeId,
         property: Rc<str>,
         value: Value,
-        /// `Player.health`, for hints.
-        label: Rc<str>,
+        label: Label,
     },
     Position {
         node: NodeId,
         at: Position,
-        label: Rc<str>,
+        label: Label,
     },
 }
 
 impl Check {
-    pub fn label(&self) -> &Rc<str> {
+    pub fn label(&self) -> &Label {
         match self {
             Check::Property { label, .. } | Check::Position { label, .. } => label,
         }
@@ -155,7 +167,7 @@ pub struct Reads {
     /// A path led nowhere: a node added or renamed anywhere may change that.
     pub unresolved: bool,
     /// Signals that tell of changes to properties read, with a label for hints.
-    pub signals: Vec<(SignalWatch, Rc<str>)>,
+    pub signals: Vec<(SignalWatch, Label)>,
     pub checks: Vec<Check>,
     /// User operators called (redefining one drops the results).
     pub operators: Vec<Rc<str>>,

@@ -217,12 +217,7 @@ impl Expressions {
 
     /// Listens to the scene tree from the first evaluation on.
     fn listen(&self) {
-        if self
-            .tree
-            .borrow()
-            .as_ref()
-            .is_some_and(|(tree, _)| tree.is_instance_valid())
-        {
+        if self.tree.borrow().is_some() {
             return;
         }
         let Some(mut tree) = godot::classes::Engine::singleton()

@@ -55,13 +55,74 @@ impl LuaExpression {
     }
 }
 
+/// Many expressions, each with its context node, evaluated together in one call: what a
+/// mission checks every frame. Made with `LuaExpressionSet.new()`.
+#[derive(GodotClass)]
+#[class(init, base = RefCounted)]
+pub struct LuaExpressionSet {
+    members: Vec<(Rc<Compiled>, Option<Gd<Node>>)>,
+    base: Base<RefCounted>,
+}
+
+#[godot_api]
+impl LuaExpressionSet {
+    /// Adds `sexp` (text, or a `LuaExpression`) evaluated in `context`; its index, or -1
+    /// (and a reported error) when it does not compile.
+    #[func]
+    fn add(&mut self, sexp: Variant, context: Option<Gd<Node>>) -> i64 {
+        let compiled = if let Ok(expression) = sexp.try_to::<Gd<LuaExpression>>() {
+            expression.bind().compiled.clone()
+        } else {
+            let Some(state) = state::get() else {
+                return -1;
+            };
+            match state.expressions.compile(&sexp.to_string()) {
+                Ok(compiled) => compiled,
+                Err(e) => {
+                    crate::errors::report(&state, &e);
+                    return -1;
+                }
+            }
+        };
+        self.members.push((compiled, context));
+        self.members.len() as i64 - 1
+    }
+
+    /// Every member's value, in the order added (null where one failed; its error is
+    /// reported).
+    #[func]
+    fn evaluate(&self) -> VarArray {
+        let mut out = VarArray::new();
+        let Some(state) = state::get() else {
+            return out;
+        };
+        out.resize(self.members.len(), &Variant::nil());
+        for (i, (compiled, context)) in self.members.iter().enumerate() {
+            match state
+                .expressions
+                .evaluate(&state, compiled, context.as_ref(), true)
+            {
+                Ok(value) => out.set(i, &value),
+                Err(e) => crate::errors::report(&state, &e),
+            }
+        }
+        out
+    }
+
+    #[func]
+    fn size(&self) -> i64 {
+        self.members.len() as i64
+    }
+
+    #[func]
+    fn clear(&mut self) {
+        self.members.clear();
+    }
+}
+
 impl LuaExpression {
     pub fn new_gd(compiled: Rc<Compiled>) -> Gd<Self> {
         Gd::from_init_fn(|base| LuaExpression { compiled, base })
-    }
-
-    pub fn compiled(&self) -> &Rc<Compiled> {
-        &self.compiled
     }
 
     fn run(&self, context: Option<&Gd<Node>>, cached: bool) -> Variant {

@@ -148,7 +148,7 @@ impl World for GodotWorld<'_> {
         on: Option<&str>,
     ) -> Result<(Value, Watch), String> {
         let object = object(node).ok_or("the node was freed")?;
-        let value = object.get_indexed(&NodePath::from(property));
+        let value = read(&object, property);
         let base = property.split(':').next().unwrap_or(property);
         if value.is_nil() && !has_property(&object, base) {
             return Err(format!(
@@ -185,8 +185,7 @@ impl World for GodotWorld<'_> {
     }
 
     fn current(&mut self, node: NodeId, property: &str) -> Option<Value> {
-        let object = object(node)?;
-        Some(to_value(&object.get_indexed(&NodePath::from(property))))
+        Some(to_value(&read(&object(node)?, property)))
     }
 
     fn position(&mut self, node: NodeId) -> Result<Position, String> {
@@ -266,6 +265,16 @@ fn lua_message(e: &mlua::Error) -> String {
         mlua::Error::CallbackError { cause, .. } => lua_message(cause),
         mlua::Error::RuntimeError(m) => m.clone(),
         other => other.to_string(),
+    }
+}
+
+/// `property` of `object`: a plain name through the interned StringName, a `:` path as a
+/// NodePath.
+fn read(object: &Gd<Object>, property: &str) -> Variant {
+    if property.contains(':') {
+        object.get_indexed(&NodePath::from(property))
+    } else {
+        object.get(&crate::bridge::names::intern_str(property).value)
     }
 }
 
