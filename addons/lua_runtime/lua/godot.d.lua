@@ -58,6 +58,47 @@ function events.off(name, fn) end
 ---@return integer
 function events.emit(name, ...) end
 
+---A compiled SEXP expression (`sexp.compile`, `LuaRuntime.compile_expression`).
+---@class LuaExpression
+LuaExpression = {}
+---The value in `context` (cached until something it reads changes).
+---@param context? Node
+---@return any
+function LuaExpression:evaluate(context) end
+---The value computed afresh, bypassing the cache.
+---@param context? Node
+---@return any
+function LuaExpression:evaluate_uncached(context) end
+---@return string
+function LuaExpression:get_source() end
+---@return Dictionary
+function LuaExpression:get_stats() end
+
+---SEXP expressions: mission conditions, cached until what they read changes.
+sexp = {}
+---The value of the expression `text` with `node` as the start of relative paths.
+---@param text string
+---@param node? Node
+---@return any
+function sexp.eval(text, node) end
+---Compiles `text` for repeated use: `expr:evaluate(node)`.
+---@param text string
+---@return LuaExpression
+function sexp.compile(text) end
+---Defines the operator `name`; `{pure = true}` when its result depends only on its arguments.
+---@param name string
+---@param fn function
+---@param options? {pure: boolean}
+function sexp.define(name, fn, options) end
+---Sets the runtime variable `(var name)` reads.
+---@param name string
+---@param value any
+function sexp.set_var(name, value) end
+---A runtime variable (nil when unset).
+---@param name string
+---@return any
+function sexp.get_var(name) end
+
 ---Loads a resource (a res://, user:// or uid:// path), or compiles Lua text as Lua's load.
 ---@param path string
 ---@return Resource|function

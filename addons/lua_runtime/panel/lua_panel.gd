@@ -250,7 +250,7 @@ func _show_expressions(expressions: Dictionary) -> void:
 	_expressions.clear()
 	var root := _expressions.create_item()
 	var top: Array = expressions.get("top", [])
-	var keys := ["source", "evaluations", "hit_rate", "time_us"]
+	var keys := ["source", "evaluations", "hit_rate", "compute_us"]
 	var key: String = keys[_expression_sort]
 	top = top.duplicate()
 	top.sort_custom(func(a, b): return a.get(key, 0) > b.get(key, 0))
@@ -259,7 +259,7 @@ func _show_expressions(expressions: Dictionary) -> void:
 		item.set_text(0, str(e.get("source", "")))
 		item.set_text(1, str(e.get("evaluations", 0)))
 		item.set_text(2, _percent(e.get("hit_rate", 0.0)))
-		item.set_text(3, _micros(e.get("time_us", 0)))
+		item.set_text(3, _micros(e.get("compute_us", 0)))
 	var hints: Array = expressions.get("hints", [])
 	if expressions.is_empty():
 		_hints.text = "No expressions evaluated yet."
