@@ -331,11 +331,12 @@ impl ExpressionCache {
         if let Some(entry) = self.entries.get_mut(&key) {
             entry.value = Some(value);
             entry.checks = checks;
-            let old = std::mem::replace(&mut entry.deps, deps);
-            let keep: HashSet<SignalWatch> =
-                entry.deps.signals.iter().map(|(w, _)| w.clone()).collect();
-            // The new reads were subscribed first, so a signal both read stays connected.
-            self.release_except(key, old, &keep);
+            let old = std::mem::take(&mut entry.deps);
+            // The new reads were subscribed first: what both read stays subscribed.
+            self.release_except(key, old, &deps);
+            if let Some(entry) = self.entries.peek_mut(&key) {
+                entry.deps = deps;
+            }
             return;
         }
         let entry = Entry {
@@ -375,41 +376,31 @@ impl ExpressionCache {
     }
 
     fn release(&mut self, key: Key, deps: Deps) {
-        self.release_except(key, deps, &HashSet::new());
+        self.release_except(key, deps, &Deps::default());
     }
 
-    /// Removes `key` from the indexes `deps` names, except where the entry at `key` still
-    /// reads the same input, and except the signals in `keep`.
-    fn release_except(&mut self, key: Key, deps: Deps, keep: &HashSet<SignalWatch>) {
-        let still = self.entries.peek(&key).map(|e| {
-            (
-                e.deps.vars.clone(),
-                e.deps.nodes.clone(),
-                e.deps.unresolved,
-                e.deps.operators.clone(),
-            )
-        });
-        let (vars, nodes, unresolved, operators) = still.unwrap_or_default();
+    /// Removes `key` from the indexes `deps` names, except for the inputs `kept` names.
+    fn release_except(&mut self, key: Key, deps: Deps, kept: &Deps) {
         for var in deps.vars {
-            if !vars.contains(&var) {
+            if !kept.vars.contains(&var) {
                 remove_key(&mut self.by_var, &var, key);
             }
         }
         for node in deps.nodes {
-            if !nodes.contains(&node) {
+            if !kept.nodes.contains(&node) {
                 remove_key(&mut self.by_node, &node, key);
             }
         }
-        if deps.unresolved && !unresolved {
+        if deps.unresolved && !kept.unresolved {
             self.unresolved.remove(&key);
         }
         for op in deps.operators {
-            if !operators.contains(&op) {
+            if !kept.operators.contains(&op) {
                 remove_key(&mut self.by_operator, &op, key);
             }
         }
         for (watch, _) in deps.signals {
-            if keep.contains(&watch) {
+            if kept.signals.iter().any(|(w, _)| *w == watch) {
                 continue;
             }
             if remove_key(&mut self.by_signal, &watch, key) {
