@@ -219,18 +219,43 @@ pub fn is_operator_name(name: &str) -> bool {
         )
 }
 
+/// The built-in operators and how many arguments each takes.
+const BUILTINS: [(&str, Arity); 26] = [
+    ("+", Arity::AtLeast(1)),
+    ("-", Arity::AtLeast(1)),
+    ("*", Arity::AtLeast(1)),
+    ("/", Arity::Exactly(2)),
+    ("mod", Arity::Exactly(2)),
+    ("min", Arity::AtLeast(1)),
+    ("max", Arity::AtLeast(1)),
+    ("abs", Arity::Exactly(1)),
+    ("<", Arity::Exactly(2)),
+    ("<=", Arity::Exactly(2)),
+    (">", Arity::Exactly(2)),
+    (">=", Arity::Exactly(2)),
+    ("=", Arity::Exactly(2)),
+    ("!=", Arity::Exactly(2)),
+    ("and", Arity::AtLeast(1)),
+    ("or", Arity::AtLeast(1)),
+    ("not", Arity::Exactly(1)),
+    ("if", Arity::Either(2, 3)),
+    ("var", Arity::Exactly(1)),
+    ("prop", Arity::Either(2, 4)),
+    ("has-node", Arity::Exactly(1)),
+    ("distance", Arity::Exactly(2)),
+    ("str", Arity::Exactly(1)),
+    ("concat", Arity::AtLeast(0)),
+    ("time", Arity::Exactly(0)),
+    ("random", Arity::Either(0, 2)),
+];
+
+/// The built-in operator `name` (its name as a `'static` string) and its arity.
+fn builtin_named(name: &str) -> Option<(&'static str, Arity)> {
+    BUILTINS.iter().find(|(n, _)| *n == name).copied()
+}
+
 fn arity(name: &str) -> Option<Arity> {
-    Some(match name {
-        "+" | "*" | "-" | "min" | "max" | "and" | "or" => Arity::AtLeast(1),
-        "/" | "mod" | "<" | "<=" | "=" | "!=" | ">" | ">=" | "distance" => Arity::Exactly(2),
-        "abs" | "not" | "var" | "has-node" | "str" => Arity::Exactly(1),
-        "if" => Arity::Either(2, 3),
-        "prop" => Arity::Either(2, 4),
-        "concat" => Arity::AtLeast(0),
-        "time" => Arity::Exactly(0),
-        "random" => Arity::Either(0, 2),
-        _ => return None,
-    })
+    builtin_named(name).map(|(_, arity)| arity)
 }
 
 impl Compiler<'_> {
@@ -268,14 +293,14 @@ impl Compiler<'_> {
             ));
         };
         let name: &str = name;
-        match arity(name) {
-            Some(arity) if !arity.allows(args.len()) => {
+        let name = match builtin_named(name) {
+            Some((_, arity)) if !arity.allows(args.len()) => {
                 return Err(compile_error(
                     format!("'{name}' takes {}, got {}", arity.describe(), args.len()),
                     pos,
                 ));
             }
-            Some(_) => {}
+            Some((name, _)) => name,
             None if (self.user_operator)(name) => return self.user(name, args, pos),
             None => {
                 return Err(compile_error(
@@ -283,7 +308,7 @@ impl Compiler<'_> {
                     head.pos,
                 ));
             }
-        }
+        };
         match name {
             "var" => self.var(&args[0]),
             "prop" => self.prop(args, pos),
@@ -292,7 +317,7 @@ impl Compiler<'_> {
                     .iter()
                     .map(|a| self.node(a))
                     .collect::<Result<Vec<_>, _>>()?;
-                builtin(name, ops, pos)
+                Ok(builtin(name, ops, pos))
             }
         }
     }
@@ -412,34 +437,8 @@ fn find(e: &mut Eval<'_>, path: &str, pos: Pos) -> Result<NodeId, SexpError> {
         .ok_or_else(|| eval_error(format!("no node at '{path}'"), pos))
 }
 
-fn builtin(name: &str, ops: Vec<Op>, pos: Pos) -> Result<Op, SexpError> {
-    let name: &'static str = match name {
-        "+" => "+",
-        "-" => "-",
-        "*" => "*",
-        "/" => "/",
-        "mod" => "mod",
-        "min" => "min",
-        "max" => "max",
-        "abs" => "abs",
-        "<" => "<",
-        "<=" => "<=",
-        ">" => ">",
-        ">=" => ">=",
-        "=" => "=",
-        "!=" => "!=",
-        "and" => "and",
-        "or" => "or",
-        "not" => "not",
-        "if" => "if",
-        "has-node" => "has-node",
-        "distance" => "distance",
-        "str" => "str",
-        "concat" => "concat",
-        "time" => "time",
-        "random" => "random",
-        other => return Err(compile_error(format!("unknown operator '{other}'"), pos)),
-    };
+/// The closure for the built-in operator `name` (not `var` or `prop`, compiled apart).
+fn builtin(name: &'static str, ops: Vec<Op>, pos: Pos) -> Op {
     let ops = ops.into_boxed_slice();
     let f: Func = match name {
         "+" | "*" | "-" => Box::new(move |e| {
@@ -603,7 +602,7 @@ fn builtin(name: &str, ops: Vec<Op>, pos: Pos) -> Result<Op, SexpError> {
             Ok(Value::Int(lo + ((r * span) as i64).min(hi - lo)))
         }),
     };
-    Ok(Op::Dyn(f))
+    Op::Dyn(f)
 }
 
 /// `v` if it is a number, else an error naming the operator `name`.
