@@ -23,6 +23,7 @@ mod queries;
 mod reload;
 mod running;
 mod runtime;
+mod scene_tree;
 mod script_node;
 mod settings;
 mod source;

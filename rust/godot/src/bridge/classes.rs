@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use godot::builtin::{NodePath, StringName};
-use godot::classes::{ClassDb, Engine, Node, Object, ProjectSettings, SceneTree};
+use godot::classes::{ClassDb, Engine, Node, Object, ProjectSettings};
 use godot::meta::ToGodot;
 use godot::obj::{EngineBitfield, EngineEnum, Gd, Singleton};
 use mlua::{Lua, Table, Value, Variadic};
@@ -104,11 +104,9 @@ fn resolve_global(lua: &Lua, name: &str) -> mlua::Result<(Value, bool)> {
 }
 
 fn autoload(name: &str) -> Option<Gd<Node>> {
-    let tree = Engine::singleton()
-        .get_main_loop()?
-        .try_cast::<SceneTree>()
-        .ok()?;
-    tree.get_root()?.get_node_or_null(&NodePath::from(name))
+    crate::scene_tree::current()?
+        .get_root()?
+        .get_node_or_null(&NodePath::from(name))
 }
 
 /// Makes unknown globals resolve to engine singletons, classes, constants and autoloads.

@@ -7,9 +7,9 @@
 //! the `await` never runs on a freed node.
 
 use godot::builtin::{Callable, Signal, VariantType};
+use godot::classes::Object;
 use godot::classes::object::ConnectFlags;
-use godot::classes::{Engine, Object, SceneTree};
-use godot::obj::{Gd, Singleton};
+use godot::obj::Gd;
 use mlua::{Function, Lua, MultiValue, Thread, Value, Variadic};
 
 use super::builtin::LuaVariant;
@@ -73,10 +73,8 @@ fn signal_to_await(what: &[Value]) -> Result<Signal, String> {
                 Value::Number(n) => n,
                 _ => 0.0,
             };
-            let mut tree = Engine::singleton()
-                .get_main_loop()
-                .and_then(|l| l.try_cast::<SceneTree>().ok())
-                .ok_or("await(seconds) needs a running SceneTree")?;
+            let mut tree =
+                crate::scene_tree::current().ok_or("await(seconds) needs a running SceneTree")?;
             let timer = tree
                 .create_timer(seconds.max(0.0))
                 .ok_or("await(seconds): the SceneTree made no timer")?;

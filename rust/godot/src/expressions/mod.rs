@@ -16,7 +16,7 @@ use std::rc::Rc;
 
 use godot::builtin::{Callable, Variant};
 use godot::classes::{Node, SceneTree};
-use godot::obj::{Gd, Singleton};
+use godot::obj::Gd;
 use lua_runtime_core::Error;
 use lua_runtime_core::sexp::compile::is_operator_name;
 use lua_runtime_core::sexp::{
@@ -25,14 +25,12 @@ use lua_runtime_core::sexp::{
 use lua_runtime_core::stats::ExpressionStats;
 use mlua::RegistryKey;
 
+use crate::scene_tree;
 use crate::state::RuntimeState;
 use world::{GodotWorld, id_of, to_value, to_variant};
 
 /// Compiled expressions kept by source text.
 const COMPILED: usize = 10_000;
-
-/// The SceneTree signals connected, with their callables.
-type TreeConnections = Vec<(&'static str, Callable)>;
 
 /// How a user operator is implemented.
 pub enum Implementation {
@@ -52,7 +50,7 @@ pub struct Expressions {
     /// The node signals connected for the cache, with the callable to disconnect.
     connections: RefCell<HashMap<SignalWatch, Callable>>,
     /// The tree listened to, and the connections made to it.
-    tree: RefCell<Option<(Gd<SceneTree>, TreeConnections)>>,
+    tree: RefCell<Option<(Gd<SceneTree>, scene_tree::Connections)>>,
 }
 
 impl Default for Expressions {
@@ -173,14 +171,8 @@ impl Expressions {
         self.clear();
         self.operators.borrow_mut().clear();
         let listened = self.tree.borrow_mut().take();
-        if let Some((mut tree, connections)) = listened
-            && tree.is_instance_valid()
-        {
-            for (signal, callable) in connections {
-                if tree.is_connected(signal, &callable) {
-                    tree.disconnect(signal, &callable);
-                }
-            }
+        if let Some((tree, connections)) = listened {
+            scene_tree::disconnect(tree, connections);
         }
     }
 
@@ -220,22 +212,11 @@ impl Expressions {
         if self.tree.borrow().is_some() {
             return;
         }
-        let Some(mut tree) = godot::classes::Engine::singleton()
-            .get_main_loop()
-            .and_then(|l| l.try_cast::<SceneTree>().ok())
-        else {
+        let Some(mut tree) = scene_tree::current() else {
             return;
         };
-        let connections = ["node_added", "node_removed", "node_renamed"]
-            .into_iter()
-            .map(|signal| {
-                let callable = Callable::from_fn("lua_runtime_expression_tree", move |args| {
-                    tree_signal(signal, args);
-                });
-                tree.connect(signal, &callable);
-                (signal, callable)
-            })
-            .collect();
+        let signals = ["node_added", "node_removed", "node_renamed"];
+        let connections = scene_tree::connect(&mut tree, &signals, tree_signal);
         *self.tree.borrow_mut() = Some((tree, connections));
     }
 }

@@ -5,7 +5,7 @@ use std::fmt;
 use std::rc::Rc;
 
 use godot::builtin::{GString, NodePath, StringName, VarArray, Variant, VariantType};
-use godot::classes::{Node, Node2D, Node3D, Object, SceneTree, Time};
+use godot::classes::{Node, Node2D, Node3D, Object, Time};
 use godot::obj::{Gd, InstanceId, Singleton};
 use lua_runtime_core::sexp::{NodeId, Opaque, Position, Resolved, Value, Watch, World};
 
@@ -96,10 +96,7 @@ impl World for GodotWorld<'_> {
     fn resolve(&mut self, context: NodeId, path: &str) -> Result<Resolved, String> {
         let absolute = path.starts_with('/');
         let start = if absolute {
-            let tree = godot::classes::Engine::singleton()
-                .get_main_loop()
-                .and_then(|l| l.try_cast::<SceneTree>().ok())
-                .ok_or("there is no scene tree")?;
+            let tree = crate::scene_tree::current().ok_or("there is no scene tree")?;
             tree.get_root().map(|r| r.upcast::<Node>())
         } else if context == 0 {
             return Err("no context node: a relative path needs one".into());

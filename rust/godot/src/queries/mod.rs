@@ -30,6 +30,7 @@ use mlua::{AnyUserData, Lua, RegistryKey, Table, Value};
 
 use crate::bridge::object::{LuaObject, receiver_object};
 use crate::bridge::{describe, text_argument};
+use crate::scene_tree;
 use crate::state::RuntimeState;
 
 /// Answers the cache holds at most.
@@ -49,7 +50,7 @@ pub struct Answer {
 pub struct Queries {
     cache: RefCell<QueryCache<Answer>>,
     /// The tree listened to, and the connections made to it.
-    tree: RefCell<Option<(Gd<SceneTree>, watch::Connections)>>,
+    tree: RefCell<Option<(Gd<SceneTree>, scene_tree::Connections)>>,
     /// Set by a node event, so the `tree_changed` that follows it is known not to be a move
     /// (see [`watch`]).
     explained: Cell<u8>,
@@ -103,7 +104,7 @@ impl Queries {
     pub fn stop(&self) {
         let listened = self.tree.borrow_mut().take();
         if let Some((tree, connections)) = listened {
-            watch::disconnect(tree, connections);
+            scene_tree::disconnect(tree, connections);
         }
         self.cache.borrow_mut().clear();
     }
@@ -115,11 +116,9 @@ impl Queries {
         {
             return Ok(tree.clone());
         }
-        let tree = godot::classes::Engine::singleton()
-            .get_main_loop()
-            .and_then(|l| l.try_cast::<SceneTree>().ok())
+        let mut tree = scene_tree::current()
             .ok_or_else(|| mlua::Error::runtime("query: there is no SceneTree to ask"))?;
-        let connections = watch::connect(tree.clone());
+        let connections = scene_tree::connect(&mut tree, &watch::SIGNALS, watch::on_signal);
         // A new tree (the old one was freed): nothing cached is about it.
         self.cache.borrow_mut().clear();
         *self.tree.borrow_mut() = Some((tree.clone(), connections));

@@ -21,45 +21,18 @@
 
 use std::collections::HashSet;
 
-use godot::builtin::{Callable, StringName, Variant};
-use godot::classes::{Node, SceneTree};
+use godot::builtin::{StringName, Variant};
+use godot::classes::Node;
 use godot::obj::Gd;
 use lua_runtime_core::query::Query;
 
 use super::Answer;
 
-/// The connections [`connect`] made, to undo them.
-pub type Connections = Vec<(&'static str, Callable)>;
+/// The SceneTree signals the query cache listens to.
+pub const SIGNALS: [&str; 4] = ["node_added", "node_removed", "node_renamed", "tree_changed"];
 
-const SIGNALS: [&str; 4] = ["node_added", "node_removed", "node_renamed", "tree_changed"];
-
-/// Listens to `tree`'s signals for the query cache; the connections, to undo them.
-pub fn connect(mut tree: Gd<SceneTree>) -> Connections {
-    SIGNALS
-        .into_iter()
-        .map(|signal| {
-            let callable = Callable::from_fn("lua_runtime_queries", move |args| {
-                on_signal(signal, args);
-            });
-            tree.connect(signal, &callable);
-            (signal, callable)
-        })
-        .collect()
-}
-
-/// Undoes [`connect`].
-pub fn disconnect(mut tree: Gd<SceneTree>, connections: Connections) {
-    if !tree.is_instance_valid() {
-        return;
-    }
-    for (signal, callable) in connections {
-        if tree.is_connected(signal, &callable) {
-            tree.disconnect(signal, &callable);
-        }
-    }
-}
-
-fn on_signal(signal: &str, args: &[&Variant]) {
+/// What one of [`SIGNALS`] tells the query cache.
+pub fn on_signal(signal: &str, args: &[&Variant]) {
     let Some(state) = crate::state::existing() else {
         return;
     };
