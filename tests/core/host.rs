@@ -186,7 +186,8 @@ fn userdata_is_finalized_safely() -> Result<(), Error> {
     host.exec(
         "local sum = pair(0, 0) for i = 1, 1000 do sum = sum + pair(i, 1) end total = sum.x",
     )?;
-    host.exec("collectgarbage() collectgarbage()")?;
+    host.collect_garbage().expect("collect");
+    host.collect_garbage().expect("collect");
     assert_eq!(
         host.eval("total")?.into_iter().next(),
         Some(Value::Integer(500500))

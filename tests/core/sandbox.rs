@@ -70,3 +70,72 @@ fn script_modules_are_text_only() {
         .unwrap_err();
     assert_eq!(err.path(), "res://bin.lua");
 }
+
+#[test]
+fn collectgarbage_only_counts_and_steps() {
+    let host = LuaHost::new().expect("Lua state");
+    assert_eq!(eval_str(&host, "type(collectgarbage('count'))"), "number");
+    assert_eq!(eval_str(&host, "type(collectgarbage('step'))"), "boolean");
+    for option in ["", "'collect'", "'stop'", "'setpause', 1000"] {
+        let err = host
+            .eval(&format!("collectgarbage({option})"))
+            .expect_err("refused");
+        assert!(
+            err.to_string().contains("is not allowed in scripts"),
+            "{option}: {err}"
+        );
+    }
+}
+
+#[cfg(feature = "luajit")]
+#[test]
+fn jit_only_describes_itself() {
+    let host = LuaHost::new().expect("Lua state");
+    assert_eq!(eval_str(&host, "type(jit.version)"), "string");
+    for f in ["off", "on", "flush", "attach", "opt", "util"] {
+        assert_eq!(
+            eval_str(&host, &format!("type(jit.{f})")),
+            "nil",
+            "jit.{f} is reachable"
+        );
+    }
+}
+
+#[cfg(feature = "luajit")]
+#[test]
+fn environments_of_other_functions_are_out_of_reach() {
+    let host = LuaHost::new().expect("Lua state");
+    // A script's own functions and level 1 are fine.
+    assert_eq!(
+        eval_str(
+            &host,
+            "(function() local f = function() return x end setfenv(f, {x = 'own'}) return f() end)()"
+        ),
+        "own"
+    );
+    assert_eq!(
+        eval_str(
+            &host,
+            "(function() setfenv(1, {tostring = tostring}) return tostring(type) end)()"
+        ),
+        "nil"
+    );
+    // Built-in and runtime functions, and other levels, are refused.
+    for (code, expected) in [
+        ("getfenv(print)", "not a script's own"),
+        ("setfenv(load, {})", "not a script's own"),
+        ("getfenv(2)", "take a function or level 1"),
+        ("setfenv(0, {})", "take a function or level 1"),
+    ] {
+        let err = host.eval(code).expect_err(code);
+        assert!(err.to_string().contains(expected), "{code}: {err}");
+    }
+    // A chunk from load() is the script's own: its environment can be set.
+    assert_eq!(
+        eval_str(
+            &host,
+            "(function() local f = load('return who') setfenv(f, {who = 'loaded'}) return f() end)()"
+        ),
+        "loaded"
+    );
+}

@@ -17,8 +17,9 @@ use super::{Bytecode, SourceHash};
 
 /// First bytes of every entry.
 pub const MAGIC: &[u8; 4] = b"GLRB";
-/// Bumped whenever the layout changes; entries of another format are rejected.
-pub const FORMAT_VERSION: u16 = 1;
+/// Bumped whenever the layout or what the bytecode expects changes (2: compiled from source
+/// instrumented for the time budget); entries of another format are rejected.
+pub const FORMAT_VERSION: u16 = 2;
 
 const FLAG_STRIPPED: u8 = 1;
 const FIXED_HEADER: usize = 4 + 2 + 1 + 1 + 4 + 16 + 2 + 2 + 4;

@@ -40,7 +40,10 @@ impl ScriptError {
         let raw = match cause {
             mlua::Error::SyntaxError { message, .. } => message.clone(),
             mlua::Error::RuntimeError(message) => message.clone(),
-            mlua::Error::MemoryError(message) => format!("out of memory: {message}"),
+            mlua::Error::MemoryError(message) => format!(
+                "out of memory: {message} (the Lua heap is capped by the project setting {})",
+                crate::host::MEMORY_SETTING
+            ),
             mlua::Error::ExternalError(e) => e.to_string(),
             other => other.to_string(),
         };

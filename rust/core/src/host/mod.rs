@@ -5,6 +5,8 @@
 //! elsewhere. The host knows nothing of Godot: the extension reads files and passes source
 //! text in, and installs the engine API into [`LuaHost::lua`].
 
+pub mod budget;
+pub mod instrument;
 pub mod memory;
 pub mod names;
 pub mod require;
@@ -20,16 +22,25 @@ use mlua::{Function, IntoLuaMulti, Lua, MultiValue, Table, Value};
 
 use crate::bytecode::{BytecodeCache, Level, Request, SourceHash};
 use crate::errors::{Error, ScriptError};
+use budget::Budget;
 use memory::HeapAccount;
 
 /// Chunk name used for code run through [`LuaHost::exec`] and [`LuaHost::eval`].
 pub const INLINE_CHUNK: &str = "(inline)";
+
+/// The setting that caps the Lua heap, named in out-of-memory errors.
+pub const MEMORY_SETTING: &str = "lua_runtime/limits/memory_mb";
 
 /// The sandboxed Lua state and its loaded modules.
 pub struct LuaHost {
     /// Dropped first: it must disarm its finalizer while the state is still open.
     heap: HeapAccount,
     lua: Lua,
+    budget: Budget,
+    /// Gives an instrumented chunk the budget's tick; returns the script's main function.
+    bind: Function,
+    /// LuaJIT's whole `jit` library (scripts see only its descriptive fields).
+    jit: Option<Table>,
     modules: RefCell<HashMap<String, Table>>,
     /// The main chunk of each loaded script, by the hash of the source it came from: loading
     /// an unchanged script again skips even Lua's bytecode reader.
@@ -43,11 +54,16 @@ impl LuaHost {
     /// # Errors
     /// Fails only if Lua cannot allocate its state.
     pub fn new() -> mlua::Result<Self> {
-        let lua = sandbox::new_sandboxed_lua()?;
+        // No limit until the application sets one (the extension: from the project setting).
+        let budget = Budget::new(None);
+        let (lua, bind, jit) = sandbox::new_sandboxed_lua(|lua| budget.tick_function(lua))?;
         let heap = HeapAccount::install(&lua)?;
         Ok(LuaHost {
             lua,
             heap,
+            budget,
+            bind,
+            jit,
             modules: RefCell::new(HashMap::new()),
             chunks: RefCell::new(HashMap::new()),
             scripts_loaded: Cell::new(0),
@@ -59,16 +75,75 @@ impl LuaHost {
         &self.lua
     }
 
+    /// The time budget of calls into scripts. The host enters it for what it runs itself; an
+    /// application that calls script functions on its own enters it around them.
+    pub fn budget(&self) -> &Budget {
+        &self.budget
+    }
+
+    /// LuaJIT's whole `jit` library, for the runtime's own use (scripts get only the fields
+    /// that describe it). `None` under Lua 5.4.
+    pub fn jit(&self) -> Option<&Table> {
+        self.jit.as_ref()
+    }
+
+    /// Turns LuaJIT's compiler on or off for the whole state (Lua 5.4 has none: no effect).
+    ///
+    /// # Errors
+    /// Only if the `jit` library fails.
+    pub fn set_jit_enabled(&self, enabled: bool) -> mlua::Result<()> {
+        let Some(jit) = &self.jit else {
+            return Ok(());
+        };
+        let switch: Function = jit.get(if enabled { "on" } else { "off" })?;
+        switch.call::<()>(())?;
+        // Compiled code made while it was on would otherwise keep running.
+        let flush: Function = jit.get("flush")?;
+        flush.call(())
+    }
+
+    /// Caps the Lua heap at `bytes` (`None`: no cap). An allocation past the cap fails with a
+    /// Lua error in the script that made it.
+    ///
+    /// # Errors
+    /// When this Lua cannot limit its memory.
+    pub fn set_memory_limit(&self, bytes: Option<usize>) -> mlua::Result<()> {
+        self.lua.set_memory_limit(bytes.unwrap_or(0)).map(|_| ())
+    }
+
+    /// Loads script text (instrumented for the budget) as a function named `name`.
+    fn load_text(&self, source: &str, name: &str, path: &str) -> Result<Function, Error> {
+        let text = instrument::wrap(source).map_err(|reserved| ScriptError {
+            path: path.to_owned(),
+            line: Some(reserved.line),
+            message: reserved.to_string(),
+            traceback: String::new(),
+        })?;
+        let chunk = self
+            .lua
+            .load(text)
+            .set_name(name)
+            .set_mode(ChunkMode::Text)
+            .into_function()
+            .map_err(|e| ScriptError::from_lua(&e, path))?;
+        self.bind(chunk)
+            .map_err(|e| ScriptError::from_lua(&e, path).into())
+    }
+
+    /// A loaded chunk made runnable: it receives the budget's tick.
+    fn bind(&self, chunk: Function) -> mlua::Result<Function> {
+        self.bind.call(chunk)
+    }
+
     /// Runs a chunk of Lua statements.
     ///
     /// # Errors
     /// A syntax or runtime error, located at `(inline):LINE`.
     pub fn exec(&self, source: &str) -> Result<(), Error> {
-        self.lua
-            .load(source)
-            .set_name(format!("={INLINE_CHUNK}"))
-            .set_mode(ChunkMode::Text)
-            .exec()
+        let function = self.load_text(source, &format!("={INLINE_CHUNK}"), INLINE_CHUNK)?;
+        let _entered = self.budget.enter();
+        function
+            .call::<()>(())
             .map_err(|e| ScriptError::from_lua(&e, INLINE_CHUNK).into())
     }
 
@@ -79,22 +154,11 @@ impl LuaHost {
     /// A syntax or runtime error, located at `(inline):LINE`.
     pub fn eval(&self, source: &str) -> Result<MultiValue, Error> {
         let name = format!("={INLINE_CHUNK}");
-        let as_expression = self
-            .lua
-            .load(format!("return {source}"))
-            .set_name(&name)
-            .set_mode(ChunkMode::Text)
-            .into_function();
-        let function = match as_expression {
+        let function = match self.load_text(&format!("return {source}"), &name, INLINE_CHUNK) {
             Ok(f) => f,
-            Err(_) => self
-                .lua
-                .load(source)
-                .set_name(&name)
-                .set_mode(ChunkMode::Text)
-                .into_function()
-                .map_err(|e| Error::from(ScriptError::from_lua(&e, INLINE_CHUNK)))?,
+            Err(_) => self.load_text(source, &name, INLINE_CHUNK)?,
         };
+        let _entered = self.budget.enter();
         function
             .call(())
             .map_err(|e| ScriptError::from_lua(&e, INLINE_CHUNK).into())
@@ -118,12 +182,7 @@ impl LuaHost {
     /// [`Error::BadScriptPath`] or the syntax error.
     pub fn compile(&self, path: &str, source: &str) -> Result<Function, Error> {
         check_script_path(path)?;
-        self.lua
-            .load(source)
-            .set_name(format!("@{path}"))
-            .set_mode(ChunkMode::Text)
-            .into_function()
-            .map_err(|e| ScriptError::from_lua(&e, path).into())
+        self.load_text(source, &format!("@{path}"), path)
     }
 
     /// Like [`Self::load_module`], but takes the script's bytecode from `cache`, which
@@ -189,13 +248,16 @@ impl LuaHost {
         Ok(function)
     }
 
-    /// Loads bytecode the cache vouched for into this state.
+    /// Loads bytecode the cache vouched for into this state (the cache compiled it from
+    /// instrumented source).
     fn load_bytecode(&self, path: &str, bytes: &[u8]) -> mlua::Result<Function> {
-        self.lua
+        let chunk = self
+            .lua
             .load(bytes)
             .set_name(format!("@{path}"))
             .set_mode(ChunkMode::Binary)
-            .into_function()
+            .into_function()?;
+        self.bind(chunk)
     }
 
     /// Runs a script's main chunk and keeps the table it returns as the module of `path`.
@@ -205,9 +267,11 @@ impl LuaHost {
     /// return a table.
     pub fn run_module(&self, path: &str, function: &Function) -> Result<Table, Error> {
         let before = self.lua.used_memory();
+        let entered = self.budget.enter();
         let value: Value = function
             .call(())
             .map_err(|e| ScriptError::from_lua(&e, path))?;
+        drop(entered);
         self.heap.record_load(path, before, self.lua.used_memory());
         let Value::Table(module) = value else {
             return Err(Error::NotAModule {
@@ -258,6 +322,7 @@ impl LuaHost {
         args: impl IntoLuaMulti,
         path: &str,
     ) -> Result<R, Error> {
+        let _entered = self.budget.enter();
         function
             .call(args)
             .map_err(|e| ScriptError::from_lua(&e, path).into())

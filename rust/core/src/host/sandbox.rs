@@ -1,11 +1,16 @@
 //! The script sandbox: what a script can reach of the standard library.
 //!
-//! Scripts get Lua's pure libraries (`string`, `table`, `math`, `coroutine`, `bit`/`utf8`) and
-//! a clock-only `os`. They get no `io`, `debug`, `ffi` or `package`, cannot run binary chunks
-//! (which can crash the VM), cannot `string.dump` functions, and cannot open files: file access
-//! goes through Godot under `res://` and `user://`.
+//! Scripts get Lua's pure libraries (`string`, `table`, `math`, `coroutine`, `bit`/`utf8`), a
+//! clock-only `os`, and of `jit` only what describes it. They get no `io`, `debug`, `ffi` or
+//! `package`, cannot run binary chunks (which can crash the VM), cannot `string.dump`
+//! functions, cannot open files (file access goes through Godot under `res://` and
+//! `user://`), cannot change the environment of functions that are not their own, and can
+//! only ask the collector for its `count` or a `step`. Text they `load` is instrumented for
+//! the time budget like their files.
 
-use mlua::{Lua, LuaOptions, StdLib};
+use mlua::{Function, Lua, LuaOptions, StdLib, Value};
+
+use super::instrument;
 
 /// Standard libraries opened for scripts.
 #[cfg(feature = "luajit")]
@@ -20,31 +25,139 @@ fn libraries() -> StdLib {
     StdLib::COROUTINE | StdLib::TABLE | StdLib::STRING | StdLib::MATH | StdLib::OS | StdLib::UTF8
 }
 
-/// Lua run once at start-up to narrow what the opened libraries expose.
+/// Lua run once at start-up to narrow what the opened libraries expose. It receives the
+/// source instrumenter, the budget tick and a test for functions that belong to scripts, and
+/// returns `bind`, which gives an instrumented chunk the tick and returns the script's main
+/// function (the host binds every chunk it loads the same way).
 const NARROW: &str = r#"
-local raw_load, raw_loadstring, type = load, loadstring, type
+local instrument, tick, is_script_function = ...
+local raw_load, type, error, tostring, select = load, type, error, tostring, select
+local concat = table.concat
 local os_time, os_clock, os_date, os_difftime = os.time, os.clock, os.date, os.difftime
 os = { time = os_time, clock = os_clock, date = os_date, difftime = os_difftime }
 dofile, loadfile = nil, nil
 string.dump = nil
+
+local raw_jit = jit
+if jit then
+  jit = { version = jit.version, version_num = jit.version_num, os = jit.os, arch = jit.arch,
+          status = jit.status }
+end
+
+-- An instrumented chunk, given the tick, returns the script's main function.
+local function bind(chunk)
+  return chunk(tick)
+end
+
 -- Text chunks only: Lua does not verify bytecode, and bad bytecode can crash the VM.
 load = function(chunk, name, mode, env)
-  if type(chunk) == "string" and chunk:byte(1) == 27 then
+  if type(chunk) == "function" then
+    local parts, reader = {}, chunk
+    while true do
+      local piece = reader()
+      if piece == nil or piece == "" then break end
+      if type(piece) ~= "string" then return nil, "reader function must return a string" end
+      parts[#parts + 1] = piece
+    end
+    chunk = concat(parts)
+  end
+  if type(chunk) ~= "string" then
+    error("bad argument #1 to 'load' (string expected, got " .. type(chunk) .. ")", 2)
+  end
+  if chunk:byte(1) == 27 then
     return nil, "binary chunks are not allowed"
   end
+  local source, why = instrument(chunk)
+  if not source then return nil, why end
+  local f, err
   if env ~= nil then
-    return raw_load(chunk, name, "t", env)
+    f, err = raw_load(source, name or chunk, "t", env)
+  else
+    f, err = raw_load(source, name or chunk, "t")
   end
-  return raw_load(chunk, name, "t")
+  if not f then return nil, err end
+  return bind(f)
 end
-if raw_loadstring then
+if loadstring then
   loadstring = function(chunk, name) return load(chunk, name) end
 end
+
+local raw_collectgarbage = collectgarbage
+collectgarbage = function(option, ...)
+  if option == "count" or option == "step" then
+    return raw_collectgarbage(option, ...)
+  end
+  error("collectgarbage(\"" .. tostring(option or "collect") ..
+    "\") is not allowed in scripts (only \"count\" and \"step\")", 2)
+end
+
+if setfenv then
+  local raw_setfenv, raw_getfenv = setfenv, getfenv
+  -- A function argument, or level 1 (the caller itself); level 0 only for reading.
+  local function own(f, writing)
+    if f == nil then f = 1 end
+    if type(f) == "function" then
+      if is_script_function(f) then return f end
+      error("the environment of a function that is not a script's own cannot be " ..
+        (writing and "changed" or "read"), 3)
+    end
+    if f == 1 then return 2 end -- seen from the wrapper: the script that called it
+    if f == 0 and not writing then return 0 end
+    error("setfenv/getfenv take a function or level 1 in scripts (got " .. tostring(f) .. ")", 3)
+  end
+  -- No tail calls below: the level passed to the raw functions counts the wrapper's frame.
+  getfenv = function(f)
+    local env = raw_getfenv(own(f, false))
+    return env
+  end
+  setfenv = function(f, env)
+    if type(env) ~= "table" then
+      error("bad argument #2 to 'setfenv' (table expected, got " .. type(env) .. ")", 2)
+    end
+    local target = own(f, true)
+    local result = raw_setfenv(target, env)
+    if type(target) == "function" then return f end
+    return result
+  end
+end
+
+return bind, raw_jit
 "#;
 
-/// A new Lua state with the sandbox applied.
-pub fn new_sandboxed_lua() -> mlua::Result<Lua> {
+/// Whether `value` is a Lua function of a script's: not a C function, nor one of the runtime's
+/// own chunks (named `=...`, except the chunk of code run through `LuaRuntime.exec`/`eval`).
+fn is_script_function(value: Value) -> bool {
+    let Value::Function(function) = value else {
+        return false;
+    };
+    let info = function.info();
+    let inline = format!("={}", super::INLINE_CHUNK);
+    info.what != "C"
+        && info
+            .source
+            .as_deref()
+            .is_none_or(|source| !source.starts_with('=') || source == inline)
+}
+
+/// A new Lua state with the sandbox applied. `tick` is the time budget's tick (see
+/// [`super::budget`]); returns the state, its `bind` function and (under LuaJIT) the whole
+/// `jit` library, which scripts only see a part of.
+pub fn new_sandboxed_lua(
+    tick: impl FnOnce(&Lua) -> mlua::Result<Function>,
+) -> mlua::Result<(Lua, Function, Option<mlua::Table>)> {
     let lua = Lua::new_with(libraries(), LuaOptions::default())?;
-    lua.load(NARROW).set_name("=sandbox").exec()?;
-    Ok(lua)
+    let tick = tick(&lua)?;
+    let instrument = lua.create_function(|_, text: mlua::LuaString| {
+        let text = text.to_str()?;
+        Ok(match instrument::wrap(&text) {
+            Ok(source) => (Some(source), None),
+            Err(reserved) => (None, Some(reserved.to_string())),
+        })
+    })?;
+    let is_script = lua.create_function(|_, value: Value| Ok(is_script_function(value)))?;
+    let (bind, jit): (Function, Option<mlua::Table>) = lua
+        .load(NARROW)
+        .set_name("=sandbox")
+        .call((instrument, tick, is_script))?;
+    Ok((lua, bind, jit))
 }

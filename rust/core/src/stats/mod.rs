@@ -21,6 +21,20 @@ pub struct StatsSnapshot {
     pub events: EventStats,
     pub frame: FrameStats,
     pub expressions: ExpressionStats,
+    pub limits: LimitStats,
+}
+
+/// The limits scripts run under, and how often they were hit.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct LimitStats {
+    /// How long one call into a script may run (0: no limit).
+    pub callback_budget_ms: u64,
+    /// Calls stopped for running longer.
+    pub stopped: u64,
+    /// The cap on the Lua heap (0: none).
+    pub memory_limit_bytes: u64,
+    /// Whether LuaJIT compiles hot code (always false under Lua 5.4).
+    pub jit: bool,
 }
 
 /// Time spent in Lua `_process` and `_physics_process` callbacks.
