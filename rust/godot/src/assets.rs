@@ -99,6 +99,7 @@ pub fn install(lua: &Lua) -> mlua::Result<()> {
         "load_async",
         lua.create_function(|lua, path: Value| {
             let path = text_argument("load_async", 1, "a resource path", &path)?;
+            crate::bridge::policy::check_path("load_async", &path)?;
             let state = crate::state::running()?;
             to_lua(lua, &request(&state, &path)?.to_variant())
         })?,
@@ -107,6 +108,7 @@ pub fn install(lua: &Lua) -> mlua::Result<()> {
         "instantiate",
         lua.create_function(|lua, path: Value| {
             let path = text_argument("instantiate", 1, "a resource path", &path)?;
+            crate::bridge::policy::check_path("instantiate", &path)?;
             if !ResourceLoader::singleton().exists(&path) {
                 return Err(missing("instantiate", &path));
             }
@@ -146,6 +148,7 @@ fn missing(function: &str, path: &str) -> mlua::Error {
 }
 
 fn load_resource(lua: &Lua, function: &str, path: &str) -> mlua::Result<Value> {
+    crate::bridge::policy::check_path(function, path)?;
     if !ResourceLoader::singleton().exists(path) {
         return Err(missing(function, path));
     }

@@ -19,9 +19,14 @@ pub const HOT_RELOAD_DEBOUNCE: &str = "lua_runtime/hot_reload/debounce_ms";
 pub const QUERIES_CHECK_GROUP_MEMBERS: &str = "lua_runtime/queries/check_group_members";
 pub const BATCH_CALLBACKS: &str = "lua_runtime/performance/batch_callbacks";
 pub const EXPRESSION_RESULTS: &str = "lua_runtime/expressions/max_cached_results";
+pub const CALLBACK_BUDGET: &str = lua_runtime_core::host::budget::SETTING;
+pub const MEMORY_LIMIT: &str = lua_runtime_core::host::MEMORY_SETTING;
+pub const JIT_ENABLED: &str = "lua_runtime/performance/jit";
 
 const DEFAULT_DEBOUNCE_MS: i64 = 15;
 const DEFAULT_EXPRESSION_RESULTS: i64 = 16_384;
+const DEFAULT_CALLBACK_BUDGET_MS: i64 = 100;
+const DEFAULT_MEMORY_MB: i64 = 1024;
 
 const MIB: i64 = 1 << 20;
 
@@ -61,6 +66,19 @@ pub fn register() {
         bool_setting(HOT_RELOAD_ENABLED, true),
         bool_setting(QUERIES_CHECK_GROUP_MEMBERS, true),
         bool_setting(BATCH_CALLBACKS, true),
+        bool_setting(JIT_ENABLED, true),
+        (
+            CALLBACK_BUDGET.to_owned(),
+            DEFAULT_CALLBACK_BUDGET_MS.to_variant(),
+            PropertyHint::RANGE,
+            "0,60000,1,suffix:ms".to_owned(),
+        ),
+        (
+            MEMORY_LIMIT.to_owned(),
+            DEFAULT_MEMORY_MB.to_variant(),
+            PropertyHint::RANGE,
+            "0,65536,1,suffix:MiB".to_owned(),
+        ),
         (
             HOT_RELOAD_DEBOUNCE.to_owned(),
             DEFAULT_DEBOUNCE_MS.to_variant(),
@@ -91,6 +109,9 @@ pub fn register() {
             QUERIES_CHECK_GROUP_MEMBERS,
             BATCH_CALLBACKS,
             EXPRESSION_RESULTS,
+            CALLBACK_BUDGET,
+            MEMORY_LIMIT,
+            JIT_ENABLED,
         ];
         settings.set_restart_if_changed(&name, !live.contains(&name.as_str()));
     }
@@ -143,6 +164,23 @@ pub fn batch_callbacks() -> bool {
 /// How many expression results (expression and context node) the cache keeps.
 pub fn expression_results() -> usize {
     usize::try_from(get(EXPRESSION_RESULTS, DEFAULT_EXPRESSION_RESULTS).max(1)).unwrap_or(1)
+}
+
+/// How long one call into a script may run before it is stopped; `None` for no limit (0).
+pub fn callback_budget() -> Option<std::time::Duration> {
+    let ms = get(CALLBACK_BUDGET, DEFAULT_CALLBACK_BUDGET_MS).clamp(0, 60_000);
+    (ms > 0).then(|| std::time::Duration::from_millis(ms.unsigned_abs()))
+}
+
+/// The cap on the Lua heap in bytes; `None` for no cap (0).
+pub fn memory_limit() -> Option<usize> {
+    let mb = get(MEMORY_LIMIT, DEFAULT_MEMORY_MB).clamp(0, 65_536);
+    (mb > 0).then(|| usize::try_from(mb * MIB).unwrap_or(usize::MAX))
+}
+
+/// Whether LuaJIT compiles hot code to machine code.
+pub fn jit_enabled() -> bool {
+    get(JIT_ENABLED, true)
 }
 
 /// Whether hot reload watches the project's scripts (where they are plain files).

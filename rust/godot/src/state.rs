@@ -13,7 +13,7 @@ use lua_runtime_core::bytecode::{Request, SourceHash};
 use lua_runtime_core::errors::ErrorReporter;
 use lua_runtime_core::host::require::Libraries;
 use lua_runtime_core::host::tasks::{Outcome, Parked, Tasks};
-use lua_runtime_core::stats::{LuaStats, ScriptStats};
+use lua_runtime_core::stats::{LimitStats, LuaStats, ScriptStats};
 use lua_runtime_core::{BytecodeCache, Error, LUA_FLAVOUR, LuaHost, ScriptError, StatsSnapshot};
 use mlua::{Function, IntoLuaMulti, MultiValue, Table};
 
@@ -52,6 +52,10 @@ pub struct RuntimeState {
     pub batches: Batches,
     /// The source each loaded script was compiled from, to tell which files changed since.
     sources: RefCell<HashMap<String, SourceHash>>,
+    /// Whether LuaJIT compiles (`lua_runtime/performance/jit`), as last applied.
+    jit: Cell<bool>,
+    /// The heap cap applied (0: none).
+    memory_limit: Cell<usize>,
 }
 
 thread_local! {
@@ -194,6 +198,7 @@ pub fn shutdown() {
 impl RuntimeState {
     fn new() -> mlua::Result<Self> {
         let host = LuaHost::new()?;
+        host.budget().set_limit(settings::callback_budget());
         let batches = Batches::new(host.lua())?;
         let bridge = bridge::Bridge::install(host.lua())?;
         let tasks = Tasks::install(host.lua(), bridge::waiting::waiter(host.lua())?)?;
@@ -217,6 +222,8 @@ impl RuntimeState {
             assets: Assets::default(),
             batches,
             sources: RefCell::new(HashMap::new()),
+            jit: Cell::new(true),
+            memory_limit: Cell::new(0),
         })
     }
 
@@ -266,6 +273,7 @@ impl RuntimeState {
         owner: Option<InstanceId>,
         step: impl FnOnce() -> mlua::Result<Outcome>,
     ) -> Step {
+        let _entered = self.host.budget().enter();
         match within(Context::Node(owner), step) {
             Ok(Outcome::Returned(values)) => Step::Returned(values),
             Ok(Outcome::Waiting) => Step::Waiting,
@@ -411,11 +419,37 @@ impl RuntimeState {
         self.queries.read_settings();
         self.expressions.read_settings();
         self.batches.set_enabled(settings::batch_callbacks());
+        self.host.budget().set_limit(settings::callback_budget());
+        let memory = settings::memory_limit();
+        if memory.is_some_and(|cap| cap <= self.host.memory_bytes()) {
+            godot::global::godot_warn!(
+                "{}: the Lua heap already uses {} bytes, more than the cap; the cap is not applied",
+                settings::MEMORY_LIMIT,
+                self.host.memory_bytes()
+            );
+        } else if let Err(e) = self.host.set_memory_limit(memory) {
+            godot::global::godot_warn!("{}: cannot cap the Lua heap ({e})", settings::MEMORY_LIMIT);
+        } else {
+            self.memory_limit.set(memory.unwrap_or(0));
+        }
+        let jit = settings::jit_enabled();
+        if self.jit.replace(jit) != jit
+            && let Err(e) = self.host.set_jit_enabled(jit)
+        {
+            godot::global::godot_error!("{}: {e}", settings::JIT_ENABLED);
+        }
     }
 
     /// Runs `f`, a batch call over `nodes` with plan table `plan`: `await` and `events.on`
     /// inside it belong to the node at `plan.at`.
+    /// Each node of the batch runs on its own time budget.
     pub fn within_batch<R>(&self, plan: &Table, nodes: &Plan, f: impl FnOnce() -> R) -> R {
+        let at = plan.clone();
+        let _entered = self.host.budget().enter_keyed(move || {
+            let node = at.raw_get::<u64>("at").unwrap_or(0);
+            let generation = at.raw_get::<u64>("gen").unwrap_or(0);
+            node | generation << 32
+        });
         within(Context::Batch(plan.clone(), nodes.clone()), f)
     }
 
@@ -452,6 +486,16 @@ impl RuntimeState {
             expressions: self.expressions.stats(),
             events: self.events.stats(),
             frame: self.batches.stats(),
+            limits: LimitStats {
+                callback_budget_ms: self
+                    .host
+                    .budget()
+                    .limit()
+                    .map_or(0, |l| l.as_millis() as u64),
+                stopped: self.host.budget().stopped(),
+                memory_limit_bytes: self.memory_limit.get() as u64,
+                jit: cfg!(feature = "luajit") && self.jit.get(),
+            },
         }
     }
 }

@@ -416,6 +416,7 @@ pub fn concat(lua: &Lua, a: &Value, b: &Value) -> mlua::Result<Value> {
 
 /// Builds a value of `ty` from Lua arguments.
 pub fn construct(ty: VariantType, args: &[Value]) -> mlua::Result<Variant> {
+    super::policy::check_construct(ty, args)?;
     let name = type_name(ty);
     // `Array{...}`, `Dictionary{...}`, `PackedInt32Array{...}`: from a table.
     if let [Value::Table(t)] = args {

@@ -136,6 +136,7 @@ fn class_table(lua: &Lua, class: &str) -> mlua::Result<Table> {
     let table = lua.create_table()?;
     let class_name = class.to_owned();
     let new = lua.create_function(move |lua, _: Variadic<Value>| {
+        super::policy::check_class(&class_name)?;
         let db = ClassDb::singleton();
         if !db.can_instantiate(&class_name) {
             return Err(mlua::Error::runtime(format!(
@@ -238,6 +239,9 @@ fn static_call(lua: &Lua, class: &str, method: &str, args: &[Value]) -> mlua::Re
         Some(Value::Table(_)) => &args[1..],
         _ => args,
     };
+    if super::policy::is_policed(method) {
+        super::policy::check_call(method, args)?;
+    }
     let mut variants = vec![class.to_variant(), StringName::from(method).to_variant()];
     variants.extend(arguments(args).map_err(|(i, e)| argument_error(method, i, &e))?);
     let db = ClassDb::singleton().to_variant();

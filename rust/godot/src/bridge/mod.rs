@@ -21,6 +21,7 @@ pub mod instance;
 pub mod math;
 pub mod names;
 pub mod object;
+pub mod policy;
 pub mod utility;
 pub mod waiting;
 

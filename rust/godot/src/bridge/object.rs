@@ -131,6 +131,7 @@ fn method_caller(lua: &Lua, name: &Name) -> mlua::Result<Function> {
     // cache that a group changed.
     let call: names::MethodCall = match &*name.text {
         "add_to_group" | "remove_from_group" => call_group_method,
+        text if super::policy::is_policed(text) => call_policed_method,
         _ => call_method,
     };
     names::method_function(lua, name, |b| &b.objects.method_callers, call)
@@ -150,6 +151,18 @@ fn call_group_method(
         state.queries.group_changed(&group.to_string_lossy());
     }
     Ok(result)
+}
+
+/// A method the sandbox checks (see `policy`).
+fn call_policed_method(
+    lua: &Lua,
+    receiver: &Value,
+    method: &StringName,
+    text: &str,
+    args: &[Value],
+) -> mlua::Result<Value> {
+    super::policy::check_call(text, args)?;
+    call_method(lua, receiver, method, text, args)
 }
 
 /// `receiver:method(args...)` on an engine object.
@@ -333,6 +346,7 @@ pub fn set(this: &LuaObject, name: &Name, value: &Value) -> mlua::Result<()> {
             members.class
         )));
     }
+    super::policy::check_property(key)?;
     let variant = from_lua(value)
         .map_err(|e| mlua::Error::runtime(format!("cannot set {}.{key}: {e}", members.class)))?;
     // The declared type comes from the cached property list: no extra engine call per write.

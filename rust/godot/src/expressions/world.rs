@@ -241,6 +241,7 @@ impl World for GodotWorld<'_> {
                     .map(|a| convert::to_lua(lua, &to_variant(a)))
                     .collect::<mlua::Result<mlua::MultiValue>>()
                     .map_err(|e| e.to_string())?;
+                let _entered = self.state.host.budget().enter();
                 let value: mlua::Value = function.call(args).map_err(|e| lua_message(&e))?;
                 convert::from_lua(&value).map_err(|e| e.to_string())?
             }
