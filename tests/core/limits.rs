@@ -72,6 +72,26 @@ fn lines_stay_where_they_were() {
     assert_eq!(wrapped.lines().count(), source.lines().count() + 1);
 }
 
+/// Found by the `instrument` fuzz target: Lua skips a first line starting with `#`, and the
+/// wrapper put code in front of it.
+#[test]
+fn a_first_line_starting_with_hash_is_skipped_as_lua_skips_it() {
+    let host = LuaHost::new().expect("Lua state");
+    let module = run(
+        &host,
+        "res://shebang.lua",
+        "#!/usr/bin/env luajit\nlocal M = { n = 0 }\nfor i = 1, 3 do M.n = M.n + i end\nreturn M",
+    )
+    .expect("loads");
+    assert_eq!(module.get::<i64>("n").expect("n"), 6);
+    let err = run(&host, "res://shebang_error.lua", "#\0\nerror('line 2')").expect_err("raises");
+    assert_eq!(err.line(), Some(2), "{err}");
+    assert!(
+        run(&host, "res://only.lua", "# nothing else").is_err(),
+        "returns no table"
+    );
+}
+
 #[test]
 fn a_script_cannot_name_the_tick() {
     let host = LuaHost::new().expect("Lua state");

@@ -35,8 +35,23 @@ impl fmt::Display for Reserved {
 /// # Errors
 /// [`Reserved`] when the source names the tick itself.
 pub fn wrap(source: &str) -> Result<String, Reserved> {
-    let body = insert_ticks(source)?;
-    let mut out = String::with_capacity(body.len() + 96);
+    // Lua skips a first line that starts with `#` (a shebang): it stays first, and the wrapper
+    // starts on the next line, so every line keeps its number.
+    let (header, rest) = match source.strip_prefix('#') {
+        Some(_) => match source.find('\n') {
+            Some(at) => source.split_at(at + 1),
+            None => (source, ""),
+        },
+        None => ("", source),
+    };
+    let body = insert_ticks(rest).map_err(|reserved| Reserved {
+        line: reserved.line + u32::from(!header.is_empty()),
+    })?;
+    let mut out = String::with_capacity(header.len() + body.len() + 96);
+    out.push_str(header);
+    if !header.is_empty() && !header.ends_with('\n') {
+        out.push('\n');
+    }
     out.push_str("local ");
     out.push_str(TICK);
     out.push_str(" = ...; return function(...) ");
