@@ -72,6 +72,26 @@ fn lines_stay_where_they_were() {
     assert_eq!(wrapped.lines().count(), source.lines().count() + 1);
 }
 
+/// Found by the `instrument` fuzz target: LuaJIT reserves `goto` only as a statement, so it
+/// can name a variable, and a tick put before it broke the script.
+#[test]
+fn goto_as_a_name_is_left_alone() {
+    for source in [
+        "local goto = { elapsed = 2 }\nif goto.elapsed > 1 then return goto end",
+        "local x = goto\nfoo()",
+    ] {
+        assert!(
+            !insert_ticks(source).expect("instrumented").contains(TICK),
+            "{source}"
+        );
+    }
+    assert!(
+        insert_ticks("do goto out end ::out::")
+            .expect("instrumented")
+            .contains(&format!("{TICK}(); goto out"))
+    );
+}
+
 /// Found by the `instrument` fuzz target: Lua skips a first line starting with `#`, and the
 /// wrapper put code in front of it.
 #[test]

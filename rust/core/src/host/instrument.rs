@@ -84,8 +84,18 @@ pub fn insert_ticks(source: &str) -> Result<String, Reserved> {
     let mut blocks: Vec<Option<usize>> = Vec::new();
     // The token before, for telling a call: a name, `)` or `]` followed by `(`, a string or `{`.
     let mut callee_before = false;
+    // LuaJIT reserves `goto` only as a statement (`goto label`): a `goto` that could start a
+    // statement, waiting to see whether a label name follows.
+    let mut pending_goto: Option<usize> = None;
+    let mut statement_may_start = true;
     while let Some(token) = lexer.next() {
         let text = &source[token.start..token.end];
+        if let Some(at) = pending_goto.take()
+            && token.kind == Kind::Name
+            && !KEYWORDS.contains(&text)
+        {
+            points.push((at, true));
+        }
         let mut callee = false;
         let call_opener = match token.kind {
             Kind::Punct => text == "(" || text == "{",
@@ -111,7 +121,7 @@ pub fn insert_ticks(source: &str) -> Result<String, Reserved> {
                     blocks.pop();
                 }
                 "function" => function = Params::Before,
-                "goto" => points.push((token.start, true)),
+                "goto" if statement_may_start => pending_goto = Some(token.start),
                 _ => callee = !KEYWORDS.contains(&text),
             },
             Kind::Punct => match (text, function) {
@@ -127,6 +137,9 @@ pub fn insert_ticks(source: &str) -> Result<String, Reserved> {
             Kind::Other => {}
         }
         callee_before = callee;
+        // After these, a `goto` is part of an expression, not a statement.
+        statement_may_start = !(EXPRESSION_CONTINUES.contains(&text)
+            || (token.kind == Kind::Punct && !matches!(text, ")" | "]" | "}" | ";" | ":")));
     }
     // A function left open (a syntax error) keeps its tick: the compiler reports the error.
     for body in blocks.into_iter().flatten() {
@@ -143,6 +156,12 @@ pub fn insert_ticks(source: &str) -> Result<String, Reserved> {
     out.push_str(&source[copied..]);
     Ok(out)
 }
+
+/// Words after which an expression goes on.
+const EXPRESSION_CONTINUES: &[&str] = &[
+    "local", "return", "and", "or", "not", "in", "until", "if", "elseif", "while", "for",
+    "function",
+];
 
 /// Lua's reserved words (LuaJIT's and Lua 5.4's): never the name of something called.
 const KEYWORDS: &[&str] = &[
