@@ -1,6 +1,6 @@
 //! The time budget's source instrumentation on any text: Lua accepts the instrumented source
-//! exactly when it accepts the original, and reports the same error at the same line (except
-//! errors at the end of the text, where the wrapper's closing `end` stands).
+//! exactly when it accepts the original, and reports its error at the same line (except errors
+//! at the end of the text, where the wrapper's closing `end` stands).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -37,8 +37,10 @@ fuzz_target!(|data: &[u8]| {
         match (&original, &instrumented) {
             (Ok(()), Ok(())) => {}
             (Err(a), Err(b)) => {
+                // Same line; the token the message quotes may be a tick for code already wrong.
+                let line = |m: &str| m.split(':').nth(2).map(str::to_owned);
                 if !a.contains("<eof>") {
-                    assert_eq!(a, b, "source: {source:?}");
+                    assert_eq!(line(a), line(b), "{a} / {b}, source: {source:?}");
                 }
             }
             _ => panic!("original {original:?}, instrumented {instrumented:?}, source: {source:?}"),
