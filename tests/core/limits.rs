@@ -92,8 +92,10 @@ fn goto_as_a_name_is_left_alone() {
     );
 }
 
-/// Found by the `instrument` fuzz target: Lua skips a first line starting with `#`, and the
-/// wrapper put code in front of it.
+/// Found by the `instrument` fuzz target: LuaJIT skips a first line starting with `#`, and the
+/// wrapper put code in front of it. (Lua 5.4 skips it only in files it opens itself, so there
+/// such a script does not load, instrumented or not.)
+#[cfg(feature = "luajit")]
 #[test]
 fn a_first_line_starting_with_hash_is_skipped_as_lua_skips_it() {
     let host = LuaHost::new().expect("Lua state");
