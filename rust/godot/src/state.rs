@@ -13,7 +13,7 @@ use lua_runtime_core::bytecode::{Request, SourceHash};
 use lua_runtime_core::errors::ErrorReporter;
 use lua_runtime_core::host::require::Libraries;
 use lua_runtime_core::host::tasks::{Outcome, Parked, Tasks};
-use lua_runtime_core::stats::{LimitStats, LuaStats, ScriptStats};
+use lua_runtime_core::stats::{LuaStats, ScriptStats};
 use lua_runtime_core::{BytecodeCache, Error, LUA_FLAVOUR, LuaHost, ScriptError, StatsSnapshot};
 use mlua::{Function, IntoLuaMulti, MultiValue, Table};
 
@@ -52,10 +52,6 @@ pub struct RuntimeState {
     pub batches: Batches,
     /// The source each loaded script was compiled from, to tell which files changed since.
     sources: RefCell<HashMap<String, SourceHash>>,
-    /// Whether LuaJIT compiles (`lua_runtime/performance/jit`), as last applied.
-    jit: Cell<bool>,
-    /// The heap cap applied (0: none).
-    memory_limit: Cell<usize>,
 }
 
 thread_local! {
@@ -222,8 +218,6 @@ impl RuntimeState {
             assets: Assets::default(),
             batches,
             sources: RefCell::new(HashMap::new()),
-            jit: Cell::new(true),
-            memory_limit: Cell::new(0),
         })
     }
 
@@ -429,13 +423,8 @@ impl RuntimeState {
             );
         } else if let Err(e) = self.host.set_memory_limit(memory) {
             godot::global::godot_warn!("{}: cannot cap the Lua heap ({e})", settings::MEMORY_LIMIT);
-        } else {
-            self.memory_limit.set(memory.unwrap_or(0));
         }
-        let jit = settings::jit_enabled();
-        if self.jit.replace(jit) != jit
-            && let Err(e) = self.host.set_jit_enabled(jit)
-        {
+        if let Err(e) = self.host.set_jit_enabled(settings::jit_enabled()) {
             godot::global::godot_error!("{}: {e}", settings::JIT_ENABLED);
         }
     }
@@ -486,16 +475,7 @@ impl RuntimeState {
             expressions: self.expressions.stats(),
             events: self.events.stats(),
             frame: self.batches.stats(),
-            limits: LimitStats {
-                callback_budget_ms: self
-                    .host
-                    .budget()
-                    .limit()
-                    .map_or(0, |l| l.as_millis() as u64),
-                stopped: self.host.budget().stopped(),
-                memory_limit_bytes: self.memory_limit.get() as u64,
-                jit: cfg!(feature = "luajit") && self.jit.get(),
-            },
+            limits: self.host.limit_stats(),
         }
     }
 }

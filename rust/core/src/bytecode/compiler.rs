@@ -262,12 +262,7 @@ fn new_compiler_lua() -> mlua::Result<Lua> {
 /// The script's syntax error.
 pub fn compile(lua: &Lua, path: &str, source: &str, strip: bool) -> Result<Bytecode, ScriptError> {
     let start = Instant::now();
-    let text = crate::host::instrument::wrap(source).map_err(|reserved| ScriptError {
-        path: path.to_owned(),
-        line: Some(reserved.line),
-        message: reserved.to_string(),
-        traceback: String::new(),
-    })?;
+    let text = crate::host::instrument::wrap(source).map_err(|r| r.script_error(path))?;
     let function = lua
         .load(text)
         .set_name(format!("@{path}"))

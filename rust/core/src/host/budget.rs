@@ -84,13 +84,7 @@ impl Drop for Entered {
 }
 
 impl Budget {
-    /// A budget of `limit` per call; `None` lets calls run as long as they like.
-    pub fn new(limit: Option<Duration>) -> Self {
-        let budget = Budget::default();
-        budget.set_limit(limit);
-        budget
-    }
-
+    /// The limit per call; `None` (or zero) lets calls run as long as they like.
     pub fn set_limit(&self, limit: Option<Duration>) {
         self.state.limit.set(limit.filter(|l| !l.is_zero()));
     }
@@ -135,12 +129,14 @@ impl Budget {
         let sub = state.sub_key.borrow().as_ref().map_or(0, |key| key());
         let key = (state.serial.get(), sub);
         let now = Instant::now();
-        if state.seen.get() != key || state.started.get().is_none() {
-            state.seen.set(key);
-            state.started.set(Some(now));
-            return None;
-        }
-        let started = state.started.get()?;
+        let started = match state.started.get() {
+            Some(started) if state.seen.get() == key => started,
+            _ => {
+                state.seen.set(key);
+                state.started.set(Some(now));
+                return None;
+            }
+        };
         if now.duration_since(started) <= limit {
             return None;
         }

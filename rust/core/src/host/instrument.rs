@@ -22,6 +22,18 @@ pub struct Reserved {
     pub line: u32,
 }
 
+impl Reserved {
+    /// The error a script at `path` that names the tick gets.
+    pub fn script_error(&self, path: &str) -> crate::ScriptError {
+        crate::ScriptError {
+            path: path.to_owned(),
+            line: Some(self.line),
+            message: self.to_string(),
+            traceback: String::new(),
+        }
+    }
+}
+
 impl fmt::Display for Reserved {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "`{TICK}` is reserved by the runtime")
@@ -35,8 +47,9 @@ impl fmt::Display for Reserved {
 /// # Errors
 /// [`Reserved`] when the source names the tick itself.
 pub fn wrap(source: &str) -> Result<String, Reserved> {
-    // Lua skips a first line that starts with `#` (a shebang): it stays first, and the wrapper
-    // starts on the next line, so every line keeps its number.
+    // LuaJIT skips a first line that starts with `#` (a shebang): it stays first, and the
+    // wrapper starts on the next line, so every line keeps its number. (Lua 5.4 refuses it
+    // either way.)
     let (header, rest) = match source.strip_prefix('#') {
         Some(_) => match source.find('\n') {
             Some(at) => source.split_at(at + 1),

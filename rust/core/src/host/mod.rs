@@ -41,6 +41,10 @@ pub struct LuaHost {
     bind: Function,
     /// LuaJIT's whole `jit` library (scripts see only its descriptive fields).
     jit: Option<Table>,
+    /// Whether LuaJIT compiles, as last set (false under Lua 5.4).
+    jit_enabled: Cell<bool>,
+    /// The heap cap as last set.
+    memory_limit: Cell<Option<usize>>,
     modules: RefCell<HashMap<String, Table>>,
     /// The main chunk of each loaded script, by the hash of the source it came from: loading
     /// an unchanged script again skips even Lua's bytecode reader.
@@ -55,7 +59,7 @@ impl LuaHost {
     /// Fails only if Lua cannot allocate its state.
     pub fn new() -> mlua::Result<Self> {
         // No limit until the application sets one (the extension: from the project setting).
-        let budget = Budget::new(None);
+        let budget = Budget::default();
         let (lua, bind, jit) = sandbox::new_sandboxed_lua(|lua| budget.tick_function(lua))?;
         let heap = HeapAccount::install(&lua)?;
         Ok(LuaHost {
@@ -63,7 +67,9 @@ impl LuaHost {
             heap,
             budget,
             bind,
+            jit_enabled: Cell::new(jit.is_some()),
             jit,
+            memory_limit: Cell::new(None),
             modules: RefCell::new(HashMap::new()),
             chunks: RefCell::new(HashMap::new()),
             scripts_loaded: Cell::new(0),
@@ -88,6 +94,7 @@ impl LuaHost {
     }
 
     /// Turns LuaJIT's compiler on or off for the whole state (Lua 5.4 has none: no effect).
+    /// Setting what is already set does nothing.
     ///
     /// # Errors
     /// Only if the `jit` library fails.
@@ -95,6 +102,9 @@ impl LuaHost {
         let Some(jit) = &self.jit else {
             return Ok(());
         };
+        if self.jit_enabled.replace(enabled) == enabled {
+            return Ok(());
+        }
         let switch: Function = jit.get(if enabled { "on" } else { "off" })?;
         switch.call::<()>(())?;
         // Compiled code made while it was on would otherwise keep running.
@@ -108,17 +118,27 @@ impl LuaHost {
     /// # Errors
     /// When this Lua cannot limit its memory.
     pub fn set_memory_limit(&self, bytes: Option<usize>) -> mlua::Result<()> {
-        self.lua.set_memory_limit(bytes.unwrap_or(0)).map(|_| ())
+        self.lua.set_memory_limit(bytes.unwrap_or(0))?;
+        self.memory_limit.set(bytes);
+        Ok(())
+    }
+
+    /// The limits calls into scripts run under, and how often they were hit.
+    pub fn limit_stats(&self) -> crate::stats::LimitStats {
+        crate::stats::LimitStats {
+            callback_budget_ms: self
+                .budget
+                .limit()
+                .map_or(0, |l| u64::try_from(l.as_millis()).unwrap_or(u64::MAX)),
+            stopped: self.budget.stopped(),
+            memory_limit_bytes: self.memory_limit.get().map_or(0, |b| b as u64),
+            jit: self.jit_enabled.get(),
+        }
     }
 
     /// Loads script text (instrumented for the budget) as a function named `name`.
     fn load_text(&self, source: &str, name: &str, path: &str) -> Result<Function, Error> {
-        let text = instrument::wrap(source).map_err(|reserved| ScriptError {
-            path: path.to_owned(),
-            line: Some(reserved.line),
-            message: reserved.to_string(),
-            traceback: String::new(),
-        })?;
+        let text = instrument::wrap(source).map_err(|r| r.script_error(path))?;
         let chunk = self
             .lua
             .load(text)

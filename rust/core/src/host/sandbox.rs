@@ -131,12 +131,12 @@ fn is_script_function(value: Value) -> bool {
         return false;
     };
     let info = function.info();
-    let inline = format!("={}", super::INLINE_CHUNK);
     info.what != "C"
-        && info
-            .source
-            .as_deref()
-            .is_none_or(|source| !source.starts_with('=') || source == inline)
+        && info.source.as_deref().is_none_or(|source| {
+            source
+                .strip_prefix('=')
+                .is_none_or(|name| name == super::INLINE_CHUNK)
+        })
 }
 
 /// A new Lua state with the sandbox applied. `tick` is the time budget's tick (see

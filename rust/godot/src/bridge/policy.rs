@@ -193,12 +193,8 @@ pub fn check_property(name: &str) -> mlua::Result<()> {
 /// # Errors
 /// Naming the function and the path.
 pub fn check_path(function: &str, path: &str) -> mlua::Result<()> {
-    let rooted = path.starts_with("res://") || path.starts_with("user://");
-    let climbs = path.split(['/', '\\']).any(|segment| segment == "..");
-    if !rooted || climbs {
-        return Err(refused(&format!(
-            "{function}(\"{path}\"): scripts reach files only under res:// and user://"
-        )));
+    if !is_rooted(path) || climbs(path) {
+        return Err(outside(function, path));
     }
     let lower = path.to_ascii_lowercase();
     if path.starts_with("user://") && SCRIPT_CARRIERS.iter().any(|ext| lower.ends_with(ext)) {
@@ -211,17 +207,28 @@ pub fn check_path(function: &str, path: &str) -> mlua::Result<()> {
 }
 
 fn check_relative_path(function: &str, path: &str) -> mlua::Result<()> {
-    if path.starts_with("res://") || path.starts_with("user://") {
+    if is_rooted(path) {
         return check_path(function, path);
     }
     let absolute = path.starts_with('/') || path.starts_with('\\') || path.contains(':');
-    let climbs = path.split(['/', '\\']).any(|segment| segment == "..");
-    if absolute || climbs {
-        return Err(refused(&format!(
-            "{function}(\"{path}\"): scripts reach files only under res:// and user://"
-        )));
+    if absolute || climbs(path) {
+        return Err(outside(function, path));
     }
     Ok(())
+}
+
+fn is_rooted(path: &str) -> bool {
+    path.starts_with("res://") || path.starts_with("user://")
+}
+
+fn climbs(path: &str) -> bool {
+    path.split(['/', '\\']).any(|segment| segment == "..")
+}
+
+fn outside(function: &str, path: &str) -> mlua::Error {
+    refused(&format!(
+        "{function}(\"{path}\"): scripts reach files only under res:// and user://"
+    ))
 }
 
 fn refused(message: &str) -> mlua::Error {
