@@ -174,3 +174,33 @@ fn await_in_a_script_coroutine_resumes_that_coroutine() {
     returned(tasks.resume(lua, p, 42).expect("resume"));
     assert_eq!(lua.load("out").eval::<i64>().expect("out"), 42);
 }
+
+#[test]
+fn an_idle_runner_keeps_neither_the_function_it_ran_nor_its_arguments() {
+    let (host, tasks, _) = setup();
+    let lua = host.lua();
+    // Enough calls first for LuaJIT to compile what it can of the runner.
+    let small = function(lua, "return function(a, b) return a end");
+    for i in 0..5000 {
+        returned(tasks.call(lua, &small, (i, 2)).expect("call"));
+    }
+    host.collect_garbage().expect("gc");
+    let base = host.memory_bytes();
+    {
+        // About 4 MiB reachable only from the function and its argument.
+        let big = function(
+            lua,
+            "local t = {} for i = 1, 100000 do t[i] = { i } end \
+             return function(arg) return #t + #arg end",
+        );
+        let arg = lua
+            .load("local a = {} for i = 1, 100000 do a[i] = { i } end return a")
+            .eval::<mlua::Table>()
+            .expect("arg");
+        returned(tasks.call(lua, &big, arg).expect("call"));
+    }
+    host.collect_garbage().expect("gc");
+    host.collect_garbage().expect("gc");
+    let kept = host.memory_bytes().saturating_sub(base);
+    assert!(kept < 100_000, "the idle runner kept {kept} bytes");
+}

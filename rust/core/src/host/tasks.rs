@@ -18,12 +18,25 @@ use crate::stats::TaskStats;
 /// Idle runners kept for reuse; more than this many at once are left to the collector.
 const MAX_IDLE: usize = 16;
 
-/// The runner's body. `done` tags a normal return; `run` tail-calls itself, so a runner can
-/// serve any number of calls without growing its stack.
+/// The runner's body. `done` tags a normal return. `run` and `finish` tail-call each other,
+/// so a runner serves any number of calls without growing its stack.
+///
+/// An idle runner must not keep the function it ran or its arguments (a node's `self`, a
+/// script's data) alive: the collector scans a suspended coroutine's whole stack up to its
+/// top, dead slots included, and the call left copies of both there. `wipe`'s frame covers
+/// those slots with nils before the runner suspends.
 const TRAMPOLINE: &str = r#"
 local done, yield = ...
-local function run(f, ...)
-  return run(yield(done, f(...)))
+local run
+local function wipe()
+  local a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16
+end
+local function finish(...)
+  wipe()
+  return run(yield(done, ...))
+end
+function run(f, ...)
+  return finish(f(...))
 end
 return run
 "#;
