@@ -24,8 +24,13 @@ fuzz_target!(|data: &[u8]| {
     let Ok(source) = std::str::from_utf8(data) else {
         return;
     };
-    // A chunk starting with ESC is a binary chunk to Lua: refused either way, with other words.
-    if source.starts_with('\x1b') {
+    // A chunk starting with ESC (after a `#` first line, which Lua skips) is a binary chunk
+    // to Lua: refused either way, with other words.
+    let body = match source.strip_prefix('#') {
+        Some(rest) => rest.split_once('\n').map_or("", |(_, body)| body),
+        None => source,
+    };
+    if body.starts_with('\x1b') {
         return;
     }
     let Ok(wrapped) = wrap(source) else {
