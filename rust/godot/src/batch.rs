@@ -299,6 +299,7 @@ impl Batches {
                 let _ = skip.raw_set(i + 1, true);
             }
         }
+        let heap = state.host.memory_bytes();
         let started = Instant::now();
         let mut from = start + 1;
         while from <= end {
@@ -328,14 +329,15 @@ impl Batches {
             let _ = skip.raw_set(i, mlua::Value::Nil);
         }
         let path = &plan[start].path;
+        let grown = state.host.memory_bytes().saturating_sub(heap);
         self.timing
             .borrow_mut()
-            .add(path, started.elapsed(), end - start, true);
+            .add(path, started.elapsed(), end - start, true, grown);
     }
 
-    /// Counts a callback run alone (not in a batch).
-    pub fn timed_alone(&self, path: &str, elapsed: std::time::Duration) {
-        self.timing.borrow_mut().add(path, elapsed, 1, false);
+    /// Counts a callback run alone (not in a batch): its time and how much the heap grew.
+    pub fn timed_alone(&self, path: &str, elapsed: std::time::Duration, grown: usize) {
+        self.timing.borrow_mut().add(path, elapsed, 1, false, grown);
     }
 
     /// Once per frame: closes the frame's figures, and lets go of the plans of kinds whose
@@ -424,14 +426,29 @@ struct FrameFigures {
     total_us: f64,
     lua_calls: u64,
     batched_nodes: u64,
-    by_script: std::collections::BTreeMap<String, (f64, u64)>,
+    by_script: std::collections::BTreeMap<String, ScriptShare>,
+}
+
+/// One script's share of a frame: microseconds, nodes run, heap growth in bytes.
+#[derive(Default, Clone)]
+struct ScriptShare {
+    us: f64,
+    nodes: u64,
+    grown: u64,
 }
 
 /// Frames the mean is taken over.
 const RECENT_FRAMES: usize = 60;
 
 impl Timing {
-    fn add(&mut self, path: &str, elapsed: std::time::Duration, nodes: usize, batched: bool) {
+    fn add(
+        &mut self,
+        path: &str,
+        elapsed: std::time::Duration,
+        nodes: usize,
+        batched: bool,
+        grown: usize,
+    ) {
         let us = elapsed.as_secs_f64() * 1e6;
         let figures = &mut self.current;
         figures.total_us += us;
@@ -439,17 +456,13 @@ impl Timing {
         if batched {
             figures.batched_nodes += nodes as u64;
         }
-        match figures.by_script.get_mut(path) {
-            Some(entry) => {
-                entry.0 += us;
-                entry.1 += nodes as u64;
-            }
-            None => {
-                figures
-                    .by_script
-                    .insert(path.to_owned(), (us, nodes as u64));
-            }
-        }
+        let share = match figures.by_script.get_mut(path) {
+            Some(share) => share,
+            None => figures.by_script.entry(path.to_owned()).or_default(),
+        };
+        share.us += us;
+        share.nodes += nodes as u64;
+        share.grown += grown as u64;
     }
 
     fn end_frame(&mut self) {
@@ -479,12 +492,13 @@ impl Timing {
                 .last
                 .by_script
                 .iter()
-                .map(|(path, (us, nodes))| {
+                .map(|(path, share)| {
                     (
                         path.clone(),
                         lua_runtime_core::stats::ScriptFrame {
-                            us: *us,
-                            nodes: *nodes,
+                            us: share.us,
+                            nodes: share.nodes,
+                            allocated_bytes: share.grown,
                         },
                     )
                 })

@@ -13,6 +13,7 @@ mod alloc;
 mod assets;
 mod batch;
 mod bridge;
+mod cleanup;
 mod debugger;
 mod errors;
 mod events;

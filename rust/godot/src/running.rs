@@ -143,6 +143,15 @@ impl Running {
         live
     }
 
+    /// Whether any node (not freed) runs `path`.
+    pub fn is_used(&self, path: &str) -> bool {
+        self.by_path.borrow().get(path).is_some_and(|list| {
+            list.iter()
+                .filter_map(Weak::upgrade)
+                .any(|instance| Gd::<Node>::try_from_instance_id(instance.node).is_ok())
+        })
+    }
+
     /// How many nodes run a script now. (A batch plan may hold a freed node's instance until
     /// the next frame; it does not count.)
     pub fn count(&self) -> u64 {

@@ -33,6 +33,11 @@ impl LuaRuntime {
     #[signal]
     fn script_error(path: GString, line: i64, message: GString);
 
+    /// A script nothing used was unloaded, after the grace period
+    /// `lua_runtime/memory/unload_unused_after_s`. A node that runs it again loads it again.
+    #[signal]
+    fn script_unloaded(path: GString);
+
     /// Scripts were reloaded (hot reload): `path` runs its new code in every node, `msec` after
     /// its file changed (or after `reload_script` was called).
     #[signal]
@@ -417,6 +422,12 @@ pub fn emit_event_signal(name: &str, args: &mlua::MultiValue) {
 pub fn emit_script_loaded(path: &str) {
     if let Some(mut runtime) = singleton_object() {
         runtime.emit_signal("script_loaded", &[GString::from(path).to_variant()]);
+    }
+}
+
+pub fn emit_script_unloaded(path: &str) {
+    if let Some(mut runtime) = singleton_object() {
+        runtime.emit_signal("script_unloaded", &[GString::from(path).to_variant()]);
     }
 }
 

@@ -357,9 +357,13 @@ impl LuaScriptNode {
                 return;
             }
         }
+        let heap = state.host.memory_bytes();
         let started = std::time::Instant::now();
         self.call_back(kind.callback(), delta);
-        state.batches.timed_alone(&instance.path, started.elapsed());
+        let grown = state.host.memory_bytes().saturating_sub(heap);
+        state
+            .batches
+            .timed_alone(&instance.path, started.elapsed(), grown);
     }
 
     /// Calls `name(self, args...)` if the script defines it; an error is reported and the

@@ -22,11 +22,15 @@ pub const EXPRESSION_RESULTS: &str = "lua_runtime/expressions/max_cached_results
 pub const CALLBACK_BUDGET: &str = lua_runtime_core::host::budget::SETTING;
 pub const MEMORY_LIMIT: &str = lua_runtime_core::host::MEMORY_SETTING;
 pub const JIT_ENABLED: &str = "lua_runtime/performance/jit";
+pub const GC_FRAME_BUDGET: &str = lua_runtime_core::host::gc::SETTING;
+pub const UNLOAD_UNUSED_AFTER: &str = "lua_runtime/memory/unload_unused_after_s";
 
 const DEFAULT_DEBOUNCE_MS: i64 = 15;
 const DEFAULT_EXPRESSION_RESULTS: i64 = 16_384;
 const DEFAULT_CALLBACK_BUDGET_MS: i64 = 100;
 const DEFAULT_MEMORY_MB: i64 = 1024;
+const DEFAULT_GC_FRAME_BUDGET_US: i64 = 1000;
+const DEFAULT_UNLOAD_AFTER_S: f64 = 30.0;
 
 const MIB: i64 = 1 << 20;
 
@@ -80,6 +84,18 @@ pub fn register() {
             "0,65536,1,suffix:MiB".to_owned(),
         ),
         (
+            GC_FRAME_BUDGET.to_owned(),
+            DEFAULT_GC_FRAME_BUDGET_US.to_variant(),
+            PropertyHint::RANGE,
+            "0,100000,1,suffix:us".to_owned(),
+        ),
+        (
+            UNLOAD_UNUSED_AFTER.to_owned(),
+            DEFAULT_UNLOAD_AFTER_S.to_variant(),
+            PropertyHint::RANGE,
+            "0,3600,0.01,suffix:s".to_owned(),
+        ),
+        (
             HOT_RELOAD_DEBOUNCE.to_owned(),
             DEFAULT_DEBOUNCE_MS.to_variant(),
             PropertyHint::RANGE,
@@ -112,6 +128,8 @@ pub fn register() {
             CALLBACK_BUDGET,
             MEMORY_LIMIT,
             JIT_ENABLED,
+            GC_FRAME_BUDGET,
+            UNLOAD_UNUSED_AFTER,
         ];
         settings.set_restart_if_changed(&name, !live.contains(&name.as_str()));
     }
@@ -176,6 +194,21 @@ pub fn callback_budget() -> Option<std::time::Duration> {
 pub fn memory_limit() -> Option<usize> {
     let mb = get(MEMORY_LIMIT, DEFAULT_MEMORY_MB).clamp(0, 65_536);
     (mb > 0).then(|| usize::try_from(mb * MIB).unwrap_or(usize::MAX))
+}
+
+/// The time the collector may take at the end of each frame; `None` (0): Lua collects as it
+/// allocates.
+pub fn gc_frame_budget() -> Option<std::time::Duration> {
+    let us = get(GC_FRAME_BUDGET, DEFAULT_GC_FRAME_BUDGET_US).clamp(0, 100_000);
+    (us > 0).then(|| std::time::Duration::from_micros(us.unsigned_abs()))
+}
+
+/// How long a script no node runs and no loaded script requires stays loaded; `None` (0):
+/// for ever.
+pub fn unload_unused_after() -> Option<std::time::Duration> {
+    let seconds = get(UNLOAD_UNUSED_AFTER, DEFAULT_UNLOAD_AFTER_S);
+    (seconds.is_finite() && seconds > 0.0)
+        .then(|| std::time::Duration::from_secs_f64(seconds.min(86_400.0)))
 }
 
 /// Whether LuaJIT compiles hot code to machine code.

@@ -19,6 +19,7 @@ use mlua::{Function, IntoLuaMulti, MultiValue, Table};
 
 use crate::assets::Assets;
 use crate::batch::{Batches, Plan};
+use crate::cleanup::Cleanup;
 use crate::events::Events;
 use crate::expressions::Expressions;
 use crate::queries::Queries;
@@ -50,6 +51,8 @@ pub struct RuntimeState {
     pub assets: Assets,
     /// Batched `_process` and `_physics_process`.
     pub batches: Batches,
+    /// Unloads scripts nothing uses.
+    pub cleanup: Cleanup,
     /// The source each loaded script was compiled from, to tell which files changed since.
     sources: RefCell<HashMap<String, SourceHash>>,
 }
@@ -166,11 +169,15 @@ pub fn start() {
 pub fn frame() {
     if let Some(state) = existing() {
         state.batches.end_frame(state.host.lua());
-        state.host.release_dropped_handles();
         reload::poll(&state);
+        state.cleanup.poll(&state);
         assets::poll(&state);
         errors::flush(&state);
         debugger::frame(&state);
+        // Last: collection gets what is left of the frame's budget for it.
+        if let Err(e) = state.host.end_frame() {
+            godot::global::godot_error!("Lua garbage collection failed: {e}");
+        }
     }
 }
 
@@ -195,6 +202,7 @@ impl RuntimeState {
     fn new() -> mlua::Result<Self> {
         let host = LuaHost::new()?;
         host.budget().set_limit(settings::callback_budget());
+        host.set_gc_budget(settings::gc_frame_budget());
         let batches = Batches::new(host.lua())?;
         let bridge = bridge::Bridge::install(host.lua())?;
         let tasks = Tasks::install(host.lua(), bridge::waiting::waiter(host.lua())?)?;
@@ -217,6 +225,7 @@ impl RuntimeState {
             events: Events::default(),
             assets: Assets::default(),
             batches,
+            cleanup: Cleanup::default(),
             sources: RefCell::new(HashMap::new()),
         })
     }
@@ -396,6 +405,20 @@ impl RuntimeState {
         source::read(path).map_or(true, |text| SourceHash::of(&text) != known)
     }
 
+    /// Unloads the script at `path` (nothing uses it): its module, what is remembered of
+    /// its source, and its bytecode in memory (the disk cache keeps it, so loading it again
+    /// is quick). Values scripts still hold stay alive as Lua keeps them.
+    pub fn unload(&self, path: &str) {
+        self.host.forget_module(path);
+        self.libraries.unload(path);
+        self.sources.borrow_mut().remove(path);
+        if let Some(cache) = &self.cache {
+            cache.release(path);
+        }
+        tracing::debug!(path, "unused script unloaded");
+        crate::runtime::emit_script_unloaded(path);
+    }
+
     /// A script file moved (renamed in the editor): what the runtime keeps by path follows it.
     pub fn script_moved(&self, from: &str, to: &str) {
         self.host.rename_module(from, to);
@@ -414,6 +437,8 @@ impl RuntimeState {
         self.expressions.read_settings();
         self.batches.set_enabled(settings::batch_callbacks());
         self.host.budget().set_limit(settings::callback_budget());
+        self.host.set_gc_budget(settings::gc_frame_budget());
+        self.cleanup.set_grace(settings::unload_unused_after());
         let memory = settings::memory_limit();
         if memory.is_some_and(|cap| cap <= self.host.memory_bytes()) {
             godot::global::godot_warn!(
@@ -461,6 +486,8 @@ impl RuntimeState {
                 modules: self.host.module_count() as u64,
                 instances: self.running.count(),
                 required: self.libraries.count() as u64,
+                unused: self.cleanup.counts().0,
+                unloaded: self.cleanup.counts().1,
             },
             errors: self.reporter.borrow().stats(),
             bytecode: self
@@ -476,6 +503,7 @@ impl RuntimeState {
             events: self.events.stats(),
             frame: self.batches.stats(),
             limits: self.host.limit_stats(),
+            gc: self.host.gc().stats(),
         }
     }
 }

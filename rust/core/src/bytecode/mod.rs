@@ -314,6 +314,12 @@ impl BytecodeCache {
         }
     }
 
+    /// Lets go of the memory entry of `path` (a script no longer loaded); its disk entry
+    /// stays, so loading it again is a disk hit. Returns whether there was one.
+    pub fn release(&self, path: &str) -> bool {
+        self.shared.drop_memory(path)
+    }
+
     /// Whether `fingerprint` is the one last seen for `path` (`false` when never seen). Only a
     /// fast hint: an edit that keeps size and modification time is caught by the hash at load.
     pub fn looks_unchanged(&self, path: &str, fingerprint: Fingerprint) -> bool {

@@ -6,12 +6,14 @@
 //! text in, and installs the engine API into [`LuaHost::lua`].
 
 pub mod budget;
+pub mod gc;
 pub mod instrument;
 pub mod memory;
 pub mod names;
 pub mod require;
 mod sandbox;
 pub mod tasks;
+pub mod unused;
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -23,6 +25,7 @@ use mlua::{Function, IntoLuaMulti, Lua, MultiValue, Table, Value};
 use crate::bytecode::{BytecodeCache, Level, Request, SourceHash};
 use crate::errors::{Error, ScriptError};
 use budget::Budget;
+use gc::GcPacer;
 use memory::HeapAccount;
 
 /// Chunk name used for code run through [`LuaHost::exec`] and [`LuaHost::eval`].
@@ -37,6 +40,7 @@ pub struct LuaHost {
     heap: HeapAccount,
     lua: Lua,
     budget: Budget,
+    gc: GcPacer,
     /// Gives an instrumented chunk the budget's tick; returns the script's main function.
     bind: Function,
     /// LuaJIT's whole `jit` library (scripts see only its descriptive fields).
@@ -62,10 +66,12 @@ impl LuaHost {
         let budget = Budget::default();
         let (lua, bind, jit) = sandbox::new_sandboxed_lua(|lua| budget.tick_function(lua))?;
         let heap = HeapAccount::install(&lua)?;
+        let gc = GcPacer::new(&lua);
         Ok(LuaHost {
             lua,
             heap,
             budget,
+            gc,
             bind,
             jit_enabled: Cell::new(jit.is_some()),
             jit,
@@ -387,13 +393,29 @@ impl LuaHost {
     /// Only a `__gc` metamethod that raises can fail it.
     pub fn collect_garbage(&self) -> mlua::Result<()> {
         self.lua.expire_registry_values();
-        self.lua.gc_collect()
+        self.gc.collect(&self.lua)
     }
 
-    /// Releases the values whose registry handles were dropped since the last call (the
-    /// registry keeps them until then). Cheap when there are none; called once a frame.
-    pub fn release_dropped_handles(&self) {
+    /// How garbage collection is paced (see [`gc`]).
+    pub fn gc(&self) -> &GcPacer {
+        &self.gc
+    }
+
+    /// Sets the time the collector may take at each frame's end (`None`: Lua collects as it
+    /// allocates).
+    pub fn set_gc_budget(&self, budget: Option<std::time::Duration>) {
+        self.gc.set_budget(&self.lua, budget);
+    }
+
+    /// At the end of each frame: releases the values whose registry handles were dropped
+    /// (the registry keeps them until then) and runs the collector's share of
+    /// the frame.
+    ///
+    /// # Errors
+    /// Only a `__gc` metamethod that raises can fail it.
+    pub fn end_frame(&self) -> mlua::Result<()> {
         self.lua.expire_registry_values();
+        self.gc.end_frame(&self.lua)
     }
 }
 

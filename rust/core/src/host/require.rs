@@ -20,6 +20,8 @@ pub struct Libraries {
     loaded: RefCell<HashMap<String, Value>>,
     loading: RefCell<Vec<String>>,
     dependencies: RefCell<Dependencies>,
+    /// Modules required by code that is no script (`exec`, `eval`): kept loaded for good.
+    pinned: RefCell<BTreeSet<String>>,
 }
 
 /// How many stack levels [`calling_script`] looks through for a script's function.
@@ -92,8 +94,11 @@ impl Libraries {
         let requirer = requirer
             .map(str::to_owned)
             .or_else(|| self.loading.borrow().last().cloned());
-        if let Some(requirer) = requirer {
-            self.dependencies.borrow_mut().record(&requirer, path);
+        match requirer {
+            Some(requirer) => self.dependencies.borrow_mut().record(&requirer, path),
+            None => {
+                self.pinned.borrow_mut().insert(path.to_owned());
+            }
         }
         if let Some(value) = self.loaded.borrow().get(path) {
             return Ok(value.clone());
@@ -166,6 +171,30 @@ impl Libraries {
     /// Forgets the module of `path`, so the next `require` runs it again.
     pub fn forget(&self, path: &str) -> bool {
         self.loaded.borrow_mut().remove(path).is_some()
+    }
+
+    /// Unloads `path`: forgets its module and what it requires (what requires it stays
+    /// recorded, for when it loads again).
+    pub fn unload(&self, path: &str) -> bool {
+        self.dependencies.borrow_mut().take_requires_of(path);
+        self.forget(path)
+    }
+
+    /// Whether code that is no script required `path`, so that it stays loaded.
+    pub fn is_pinned(&self, path: &str) -> bool {
+        self.pinned.borrow().contains(path)
+    }
+
+    /// What `path` requires, directly.
+    pub fn requires_of(&self, path: &str) -> BTreeSet<String> {
+        self.dependencies.borrow().requires_of(path)
+    }
+
+    /// Paths of the loaded modules.
+    pub fn loaded_paths(&self) -> Vec<String> {
+        let mut paths: Vec<String> = self.loaded.borrow().keys().cloned().collect();
+        paths.sort();
+        paths
     }
 
     /// Whether `path` is a loaded module.

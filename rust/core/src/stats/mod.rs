@@ -22,6 +22,30 @@ pub struct StatsSnapshot {
     pub frame: FrameStats,
     pub expressions: ExpressionStats,
     pub limits: LimitStats,
+    pub gc: GcStats,
+}
+
+/// The garbage collector and how it is paced (see `host::gc`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct GcStats {
+    /// Time the collector may take at the end of each frame (0: Lua collects as it
+    /// allocates).
+    pub frame_budget_us: u64,
+    /// Whether Lua's automatic collection is on now (no budget, or an overrun).
+    pub automatic: bool,
+    /// Incremental steps run at frame ends, and the cycles they finished.
+    pub steps: u64,
+    pub cycles: u64,
+    /// Times scripts allocated faster than the budget could collect, so that automatic
+    /// collection was switched on until the heap shrank.
+    pub overruns: u64,
+    /// The heap when the last cycle ended: roughly the live data.
+    pub live_bytes: u64,
+    /// Heap growth over the last frame: with a budget, the bytes allocated in it.
+    pub allocated_last_frame: u64,
+    /// Microseconds the last frame's steps took, and the most any frame's took.
+    pub step_us_last: u64,
+    pub step_us_max: u64,
 }
 
 /// The limits scripts run under, and how often they were hit.
@@ -62,6 +86,8 @@ pub struct ScriptFrame {
     pub us: f64,
     /// Callbacks run (one per node and callback kind).
     pub nodes: u64,
+    /// Heap its callbacks grew by (with a GC frame budget, the bytes they allocated).
+    pub allocated_bytes: u64,
 }
 
 /// SEXP expressions (`LuaRuntime.evaluate`, `sexp.eval`).
@@ -233,6 +259,10 @@ pub struct ScriptStats {
     pub instances: u64,
     /// Modules loaded with `require`.
     pub required: u64,
+    /// Loaded scripts nothing uses now, waiting out the grace period before they unload.
+    pub unused: u64,
+    /// Scripts unloaded since start-up because nothing used them.
+    pub unloaded: u64,
 }
 
 /// Script errors since start-up.

@@ -1,0 +1,192 @@
+//! Garbage collection paced by frames.
+//!
+//! Lua's own collector runs a little on every allocation, so its work lands inside script
+//! callbacks, wherever they allocate. With a frame budget the collector is stopped between
+//! frames instead, and at the end of each frame it runs in small incremental steps until the
+//! cycle ends or the budget is spent: a callback never pays for collection, and the frame
+//! pays at most the budget.
+//!
+//! A new cycle starts when the heap has grown to twice what the last cycle left (Lua's own
+//! default pause). If scripts allocate faster than the budget can collect, the heap grows
+//! past [`CEILING_FACTOR`] times that; Lua's automatic collection is then switched back on
+//! until the heap is under it again (an *overrun*), so memory stays bounded whatever the
+//! budget.
+
+use std::cell::Cell;
+use std::time::{Duration, Instant};
+
+use mlua::Lua;
+
+use crate::stats::GcStats;
+
+/// The project setting holding the budget, in microseconds (0: Lua's automatic collection).
+pub const SETTING: &str = "lua_runtime/performance/gc_frame_budget_us";
+
+/// A new cycle starts once the heap is this many times what the last one left...
+const PAUSE_FACTOR: usize = 2;
+/// ...and at least this much more, so that a tiny heap is not collected every frame.
+const MIN_GROWTH: usize = 256 << 10;
+/// Past this many times the start of a cycle, the automatic collector helps out.
+pub const CEILING_FACTOR: usize = 2;
+
+/// Paces the collector of one Lua state (see the module documentation).
+#[derive(Debug, Default)]
+pub struct GcPacer {
+    budget: Cell<Option<Duration>>,
+    /// Lua's automatic collection is on (no budget, or an overrun).
+    automatic: Cell<bool>,
+    /// A cycle begun by the frame steps has not ended.
+    in_cycle: Cell<bool>,
+    /// The heap when the last cycle the steps ran ended: roughly the live data.
+    live: Cell<usize>,
+    /// The heap when the last frame's steps ended.
+    after_steps: Cell<usize>,
+    steps: Cell<u64>,
+    cycles: Cell<u64>,
+    overruns: Cell<u64>,
+    allocated_last_frame: Cell<u64>,
+    step_us_last: Cell<u64>,
+    step_us_max: Cell<u64>,
+}
+
+impl GcPacer {
+    /// A pacer for `lua`, collecting automatically until a budget is set.
+    pub fn new(lua: &Lua) -> Self {
+        let pacer = GcPacer {
+            automatic: Cell::new(true),
+            ..GcPacer::default()
+        };
+        pacer.live.set(lua.used_memory());
+        pacer.after_steps.set(lua.used_memory());
+        pacer
+    }
+
+    /// Sets the time collection may take at the end of a frame (`None`: Lua collects on its
+    /// own, as it allocates).
+    pub fn set_budget(&self, lua: &Lua, budget: Option<Duration>) {
+        let budget = budget.filter(|b| !b.is_zero());
+        self.budget.set(budget);
+        if budget.is_some() {
+            self.stop_automatic(lua);
+        } else {
+            self.start_automatic(lua);
+        }
+    }
+
+    /// The budget as set.
+    pub fn budget(&self) -> Option<Duration> {
+        self.budget.get()
+    }
+
+    /// At the end of a frame: counts what the frame allocated and, with a budget, steps the
+    /// collector until its cycle ends or the budget is spent.
+    ///
+    /// # Errors
+    /// Only a `__gc` metamethod that raises can fail a step.
+    pub fn end_frame(&self, lua: &Lua) -> mlua::Result<()> {
+        let heap = lua.used_memory();
+        self.allocated_last_frame
+            .set(heap.saturating_sub(self.after_steps.get()) as u64);
+        let Some(budget) = self.budget.get() else {
+            self.after_steps.set(heap);
+            return Ok(());
+        };
+        let started = Instant::now();
+        let result = self.step_within(lua, heap, started, budget);
+        let heap = lua.used_memory();
+        if heap > self.cycle_start() * CEILING_FACTOR {
+            if !self.automatic.get() {
+                self.overruns.set(self.overruns.get() + 1);
+            }
+            self.start_automatic(lua);
+        } else {
+            // A step switches LuaJIT's automatic collection back on: off again.
+            self.stop_automatic(lua);
+        }
+        self.after_steps.set(heap);
+        let us = started.elapsed().as_micros() as u64;
+        self.step_us_last.set(us);
+        self.step_us_max.set(self.step_us_max.get().max(us));
+        result
+    }
+
+    fn step_within(
+        &self,
+        lua: &Lua,
+        heap: usize,
+        started: Instant,
+        budget: Duration,
+    ) -> mlua::Result<()> {
+        if !self.in_cycle.get() && heap < self.cycle_start() {
+            return Ok(());
+        }
+        self.in_cycle.set(true);
+        loop {
+            self.steps.set(self.steps.get() + 1);
+            if lua.gc_step()? {
+                self.cycle_ended(lua);
+                return Ok(());
+            }
+            if started.elapsed() >= budget {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Runs a full collection (what `collect_garbage()` asks for), keeping the pacing.
+    ///
+    /// # Errors
+    /// Only a `__gc` metamethod that raises can fail it.
+    pub fn collect(&self, lua: &Lua) -> mlua::Result<()> {
+        let result = lua.gc_collect();
+        self.cycle_ended(lua);
+        if self.budget.get().is_some() {
+            // LuaJIT's full collection switches automatic collection back on.
+            self.stop_automatic(lua);
+        }
+        self.after_steps.set(lua.used_memory());
+        result
+    }
+
+    fn cycle_ended(&self, lua: &Lua) {
+        self.in_cycle.set(false);
+        self.cycles.set(self.cycles.get() + 1);
+        self.live.set(lua.used_memory());
+    }
+
+    /// The heap at which the next cycle starts.
+    fn cycle_start(&self) -> usize {
+        let live = self.live.get();
+        (live * PAUSE_FACTOR).max(live + MIN_GROWTH)
+    }
+
+    fn stop_automatic(&self, lua: &Lua) {
+        lua.gc_stop();
+        self.automatic.set(false);
+    }
+
+    fn start_automatic(&self, lua: &Lua) {
+        if !self.automatic.get() {
+            lua.gc_restart();
+        }
+        self.automatic.set(true);
+    }
+
+    /// What the collector did.
+    pub fn stats(&self) -> GcStats {
+        GcStats {
+            frame_budget_us: self
+                .budget
+                .get()
+                .map_or(0, |b| u64::try_from(b.as_micros()).unwrap_or(u64::MAX)),
+            automatic: self.automatic.get(),
+            steps: self.steps.get(),
+            cycles: self.cycles.get(),
+            overruns: self.overruns.get(),
+            live_bytes: self.live.get() as u64,
+            allocated_last_frame: self.allocated_last_frame.get(),
+            step_us_last: self.step_us_last.get(),
+            step_us_max: self.step_us_max.get(),
+        }
+    }
+}

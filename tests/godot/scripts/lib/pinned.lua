@@ -1,0 +1,2 @@
+-- A library required by LuaRuntime.exec, not by a script: it stays loaded.
+return { pinned = true }

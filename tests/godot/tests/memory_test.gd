@@ -1,0 +1,105 @@
+extends TestCase
+## Memory over time: garbage collected at frame ends within its budget, and scripts nothing
+## uses unloaded after the grace period, releasing their memory, then loaded again on demand.
+
+const CHURN := "res://scripts/churn.lua"
+const HOARD := "res://scripts/hoard.lua"
+const HOARD_LIB := "res://scripts/lib/hoard_lib.lua"
+const PINNED := "res://scripts/lib/pinned.lua"
+const GC_BUDGET := "lua_runtime/performance/gc_frame_budget_us"
+const GRACE := "lua_runtime/memory/unload_unused_after_s"
+const MIB := 1048576
+
+var unloaded: Array[String] = []
+
+
+func _set_setting(name: String, value: Variant) -> void:
+	ProjectSettings.set_setting(name, value)
+	# The runtime rereads settings on settings_changed, which Godot sends at idle time.
+	await frames(2)
+
+
+func _on_unloaded(path: String) -> void:
+	unloaded.append(path)
+
+
+func _seconds(seconds: float) -> void:
+	await get_tree().create_timer(seconds).timeout
+
+
+func _heap_after_full_collection() -> int:
+	LuaRuntime.collect_garbage()
+	LuaRuntime.collect_garbage()
+	return LuaRuntime.get_stats()["lua"]["memory_bytes"]
+
+
+func test_garbage_is_collected_at_frame_ends() -> void:
+	var gc: Dictionary = LuaRuntime.get_stats()["gc"]
+	check_eq(gc["frame_budget_us"], 1000, "a 1 ms budget by default")
+	check(not gc["automatic"], "collection is paced by frames, not by allocations")
+	var cycles: int = gc["cycles"]
+	var node := add_lua(CHURN)
+	await frames(150)
+	var stats: Dictionary = LuaRuntime.get_stats()
+	check(int(stats["gc"]["cycles"]) > cycles, "cycles ran at frame ends: %s" % [stats["gc"]])
+	check(int(stats["gc"]["allocated_last_frame"]) > 50000, "a frame's garbage is counted: %s" % [stats["gc"]])
+	var churn: Dictionary = stats["frame"]["by_script"].get(CHURN, {})
+	check(int(churn.get("allocated_bytes", 0)) > 50000, "and charged to the script that made it: %s" % [churn])
+	check(int(stats["lua"]["memory_bytes"]) < 64 * MIB, "the heap stays bounded")
+	check(int(node.lua_get("frames")) >= 140, "the script ran every frame")
+	# Without a budget Lua collects as it allocates.
+	await _set_setting(GC_BUDGET, 0)
+	check(LuaRuntime.get_stats()["gc"]["automatic"], "budget 0: automatic collection")
+	await frames(30)
+	check(int(LuaRuntime.get_stats()["lua"]["memory_bytes"]) < 64 * MIB, "still bounded")
+	await _set_setting(GC_BUDGET, 1000)
+	check(not LuaRuntime.get_stats()["gc"]["automatic"], "paced by frames again")
+	node.queue_free()
+
+
+func test_a_script_nothing_uses_is_unloaded_after_the_grace_period() -> void:
+	await _set_setting(GRACE, 0.3)
+	unloaded.clear()
+	LuaRuntime.script_unloaded.connect(_on_unloaded)
+	LuaRuntime.exec("pinned_library = require('scripts.lib.pinned')")
+	var base := _heap_after_full_collection()
+	var node := add_lua(HOARD)
+	await frames(2)
+	check(node.lua_get("ready") == true, "the script ran")
+	var stats: Dictionary = LuaRuntime.get_stats()
+	check(stats["lua"]["memory_by_script"].has(HOARD), "its heap is attributed to it")
+	var modules: int = stats["scripts"]["modules"]
+	var cached: int = stats["bytecode"]["entries_memory"]
+	var loaded_heap := _heap_after_full_collection()
+	check(loaded_heap - base > 2 * MIB, "it holds its data (%d bytes)" % (loaded_heap - base))
+
+	# Out of the tree but not freed: still used.
+	remove_child(node)
+	await _seconds(0.6)
+	check(not unloaded.has(HOARD), "a node out of the tree keeps its script loaded")
+	add_child(node)
+	await frames(1)
+	node.queue_free()
+	await _seconds(0.1)
+	check(not unloaded.has(HOARD), "not unloaded within the grace period")
+	await _seconds(0.8)
+	check(unloaded.has(HOARD), "unloaded after the grace period: %s" % [unloaded])
+	check(unloaded.has(HOARD_LIB), "with the library only it required")
+	check(not unloaded.has(PINNED), "a library required by exec stays")
+	stats = LuaRuntime.get_stats()
+	check(not stats["lua"]["memory_by_script"].has(HOARD), "no heap attributed to it any more")
+	check(int(stats["scripts"]["modules"]) < modules, "fewer modules loaded")
+	check(int(stats["scripts"]["unloaded"]) >= 2, "counted: %s" % [stats["scripts"]])
+	check(int(stats["bytecode"]["entries_memory"]) < cached, "its bytecode left the memory cache")
+	var released := loaded_heap - _heap_after_full_collection()
+	check(released > 2 * MIB, "its memory was released (%d bytes)" % released)
+
+	# Used again: loads again, as new.
+	var again := add_lua(HOARD)
+	await frames(2)
+	check(again.lua_get("ready") == true, "it loads and runs again")
+	check_eq(again.lua_get("size"), 60000, "with its data and its library")
+	check(LuaRuntime.get_stats()["lua"]["memory_by_script"].has(HOARD), "attributed again")
+	again.queue_free()
+	LuaRuntime.script_unloaded.disconnect(_on_unloaded)
+	await _set_setting(GRACE, 30.0)
