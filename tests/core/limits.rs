@@ -106,8 +106,18 @@ fn a_first_line_starting_with_hash_is_skipped_as_lua_skips_it() {
     )
     .expect("loads");
     assert_eq!(module.get::<i64>("n").expect("n"), 6);
-    let err = run(&host, "res://shebang_error.lua", "#\0\nerror('line 2')").expect_err("raises");
-    assert_eq!(err.line(), Some(2), "{err}");
+    // Any line break Lua knows ends the first line: `\n`, `\r`, and the pairs (one break).
+    for source in [
+        "#\0\nerror('line 2')",
+        "#\rerror('line 2')",
+        "#\r\nerror('line 2')",
+        "#\n\rerror('line 2')",
+        "#\n\r\nerror('line 3')",
+    ] {
+        let err = run(&host, "res://shebang_error.lua", source).expect_err("raises");
+        let expected = if source.contains("line 3") { 3 } else { 2 };
+        assert_eq!(err.line(), Some(expected), "{source:?}: {err}");
+    }
     assert!(
         run(&host, "res://only.lua", "# nothing else").is_err(),
         "returns no table"

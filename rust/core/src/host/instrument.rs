@@ -47,22 +47,20 @@ impl fmt::Display for Reserved {
 /// # Errors
 /// [`Reserved`] when the source names the tick itself.
 pub fn wrap(source: &str) -> Result<String, Reserved> {
-    // LuaJIT skips a first line that starts with `#` (a shebang): it stays first, and the
-    // wrapper starts on the next line, so every line keeps its number. (Lua 5.4 refuses it
-    // either way.)
-    let (header, rest) = match source.strip_prefix('#') {
-        Some(_) => match source.find('\n') {
-            Some(at) => source.split_at(at + 1),
-            None => (source, ""),
-        },
-        None => ("", source),
+    // LuaJIT skips a first line that starts with `#` (a shebang): it stays first, with its
+    // line break, and the wrapper starts on the next line, so every line keeps its number.
+    // (Lua 5.4 refuses it either way.)
+    let (header, rest) = if source.starts_with('#') {
+        source.split_at(first_line_end(source))
+    } else {
+        ("", source)
     };
     let body = insert_ticks(rest).map_err(|reserved| Reserved {
         line: reserved.line + u32::from(!header.is_empty()),
     })?;
     let mut out = String::with_capacity(header.len() + body.len() + 96);
     out.push_str(header);
-    if !header.is_empty() && !header.ends_with('\n') {
+    if !header.is_empty() && !header.ends_with(['\n', '\r']) {
         out.push('\n');
     }
     out.push_str("local ");
@@ -71,6 +69,19 @@ pub fn wrap(source: &str) -> Result<String, Reserved> {
     out.push_str(&body);
     out.push_str("\nend");
     Ok(out)
+}
+
+/// Where the first line ends, its line break included: Lua ends a line at `\n` or `\r`, and
+/// takes `\n\r` and `\r\n` as one break.
+fn first_line_end(source: &str) -> usize {
+    let bytes = source.as_bytes();
+    let Some(at) = bytes.iter().position(|&b| b == b'\n' || b == b'\r') else {
+        return bytes.len();
+    };
+    match bytes.get(at + 1) {
+        Some(&next) if (next == b'\n' || next == b'\r') && next != bytes[at] => at + 2,
+        _ => at + 1,
+    }
 }
 
 /// `source` with a tick after every `do` and `repeat`, before every `goto`, and at the top of
