@@ -74,11 +74,28 @@ fn lines_stay_where_they_were() {
 
 /// Found by the `instrument` fuzz target: LuaJIT reserves `goto` only as a statement, so it
 /// can name a variable, and a tick put before it broke the script.
+/// Lua ends a short comment at `\r` as at `\n`: code after it must get its ticks, or a file
+/// with `\r` line breaks would loop past the budget.
+#[test]
+fn a_comment_ends_at_a_carriage_return() {
+    let source = "-- spins\rwhile true do end\rreturn {}";
+    // Checked first, so that a regression fails here instead of spinning for ever below.
+    assert!(insert_ticks(source).expect("instrumented").contains(TICK));
+    let host = host_with_budget(50);
+    let started = Instant::now();
+    let err = run(&host, "res://cr.lua", source).expect_err("stopped");
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert!(err.to_string().contains("ran longer"), "{err}");
+    assert_eq!(err.line(), Some(2), "{err}");
+}
+
 #[test]
 fn goto_as_a_name_is_left_alone() {
     for source in [
         "local goto = { elapsed = 2 }\nif goto.elapsed > 1 then return goto end",
         "local x = goto\nfoo()",
+        // Found by the fuzz target: a method named goto, followed by a name.
+        "local t = {}\nt:goto\nx()",
     ] {
         assert!(
             !insert_ticks(source).expect("instrumented").contains(TICK),

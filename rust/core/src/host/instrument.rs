@@ -112,6 +112,7 @@ pub fn insert_ticks(source: &str) -> Result<String, Reserved> {
     // statement, waiting to see whether a label name follows.
     let mut pending_goto: Option<usize> = None;
     let mut statement_may_start = true;
+    let mut previous = "";
     while let Some(token) = lexer.next() {
         let text = &source[token.start..token.end];
         if let Some(at) = pending_goto.take()
@@ -161,9 +162,12 @@ pub fn insert_ticks(source: &str) -> Result<String, Reserved> {
             Kind::Other => {}
         }
         callee_before = callee;
-        // After these, a `goto` is part of an expression, not a statement.
+        // After these, a `goto` is part of an expression, not a statement. After `:` it is a
+        // method name (`obj:goto x`), unless the `:` closes a label (`::here::`).
         statement_may_start = !(EXPRESSION_CONTINUES.contains(&text)
-            || (token.kind == Kind::Punct && !matches!(text, ")" | "]" | "}" | ";" | ":")));
+            || (token.kind == Kind::Punct && !matches!(text, ")" | "]" | "}" | ";"))
+                && !(text == ":" && previous == ":"));
+        previous = text;
     }
     // A function left open (a syntax error) keeps its tick: the compiler reports the error.
     for body in blocks.into_iter().flatten() {
@@ -225,6 +229,19 @@ struct Lexer<'a> {
 }
 
 impl Lexer<'_> {
+    /// Steps over a line break: `\n`, `\r`, or either pair of them (one break, as Lua counts).
+    fn line_break(&mut self) {
+        let first = self.bytes[self.at];
+        self.at += 1;
+        if let Some(&next) = self.bytes.get(self.at)
+            && matches!(next, b'\n' | b'\r')
+            && next != first
+        {
+            self.at += 1;
+        }
+        self.line += 1;
+    }
+
     fn peek(&self, ahead: usize) -> u8 {
         self.bytes.get(self.at + ahead).copied().unwrap_or(0)
     }
@@ -234,15 +251,15 @@ impl Lexer<'_> {
             let c = *self.bytes.get(self.at)?;
             let start = self.at;
             match c {
-                b'\n' => {
-                    self.line += 1;
-                    self.at += 1;
-                }
-                b' ' | b'\t' | b'\r' | 0x0b | 0x0c => self.at += 1,
+                b'\n' | b'\r' => self.line_break(),
+                b' ' | b'\t' | 0x0b | 0x0c => self.at += 1,
                 b'-' if self.peek(1) == b'-' => {
                     self.at += 2;
                     if self.long_bracket().is_none() {
-                        while self.at < self.bytes.len() && self.bytes[self.at] != b'\n' {
+                        // A short comment ends at either line break, as Lua's does.
+                        while self.at < self.bytes.len()
+                            && !matches!(self.bytes[self.at], b'\n' | b'\r')
+                        {
                             self.at += 1;
                         }
                     }
@@ -334,7 +351,8 @@ impl Lexer<'_> {
                     self.at += 2;
                     continue;
                 }
-                b'\n' => return,
+                // Unfinished: Lua refuses the text.
+                b'\n' | b'\r' => return,
                 c if c == quote => {
                     self.at += 1;
                     return;
