@@ -15,7 +15,6 @@ use godot::obj::{Gd, NewGd, Singleton};
 use mlua::{Function, Lua, MultiValue, Value, Variadic};
 
 use crate::bridge::convert::to_lua;
-use crate::bridge::object::LuaObject;
 use crate::bridge::text_argument;
 use crate::state::RuntimeState;
 
@@ -126,7 +125,7 @@ pub fn install(lua: &Lua) -> mlua::Result<()> {
                     "instantiate: the scene '{path}' could not be instanced"
                 ))
             })?;
-            lua.create_userdata(LuaObject::new(node.upcast::<Object>()))
+            crate::bridge::pool::wrap(lua, node.upcast::<Object>())
         })?,
     )?;
     Ok(())
@@ -155,8 +154,7 @@ fn load_resource(lua: &Lua, function: &str, path: &str) -> mlua::Result<Value> {
     let resource = ResourceLoader::singleton()
         .load(path)
         .ok_or_else(|| missing(function, path))?;
-    lua.create_userdata(LuaObject::new(resource.upcast::<Object>()))
-        .map(Value::UserData)
+    crate::bridge::pool::wrap(lua, resource.upcast::<Object>()).map(Value::UserData)
 }
 
 /// The signal that fires when `path` has loaded, starting the load if none is pending.

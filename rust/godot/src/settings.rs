@@ -23,6 +23,7 @@ pub const CALLBACK_BUDGET: &str = lua_runtime_core::host::budget::SETTING;
 pub const MEMORY_LIMIT: &str = lua_runtime_core::host::MEMORY_SETTING;
 pub const JIT_ENABLED: &str = "lua_runtime/performance/jit";
 pub const GC_FRAME_BUDGET: &str = lua_runtime_core::host::gc::SETTING;
+pub const POOL_VALUES: &str = "lua_runtime/performance/pool_values";
 pub const UNLOAD_UNUSED_AFTER: &str = "lua_runtime/memory/unload_unused_after_s";
 
 const DEFAULT_DEBOUNCE_MS: i64 = 15;
@@ -71,6 +72,7 @@ pub fn register() {
         bool_setting(QUERIES_CHECK_GROUP_MEMBERS, true),
         bool_setting(BATCH_CALLBACKS, true),
         bool_setting(JIT_ENABLED, true),
+        bool_setting(POOL_VALUES, true),
         (
             CALLBACK_BUDGET.to_owned(),
             DEFAULT_CALLBACK_BUDGET_MS.to_variant(),
@@ -130,6 +132,7 @@ pub fn register() {
             JIT_ENABLED,
             GC_FRAME_BUDGET,
             UNLOAD_UNUSED_AFTER,
+            POOL_VALUES,
         ];
         settings.set_restart_if_changed(&name, !live.contains(&name.as_str()));
     }
@@ -209,6 +212,11 @@ pub fn unload_unused_after() -> Option<std::time::Duration> {
     let seconds = get(UNLOAD_UNUSED_AFTER, DEFAULT_UNLOAD_AFTER_S);
     (seconds.is_finite() && seconds > 0.0)
         .then(|| std::time::Duration::from_secs_f64(seconds.min(86_400.0)))
+}
+
+/// Whether engine objects keep one Lua wrapper while Lua holds it.
+pub fn pool_values() -> bool {
+    get(POOL_VALUES, true)
 }
 
 /// Whether LuaJIT compiles hot code to machine code.

@@ -101,5 +101,56 @@ func test_a_script_nothing_uses_is_unloaded_after_the_grace_period() -> void:
 	check_eq(again.lua_get("size"), 60000, "with its data and its library")
 	check(LuaRuntime.get_stats()["lua"]["memory_by_script"].has(HOARD), "attributed again")
 	again.queue_free()
+	unloaded.clear()
+	await _seconds(0.8)
+	check(unloaded.has(HOARD), "and unloads again")
 	LuaRuntime.script_unloaded.disconnect(_on_unloaded)
 	await _set_setting(GRACE, 30.0)
+
+
+func test_an_engine_object_keeps_one_wrapper_while_lua_holds_it() -> void:
+	const POOL := "lua_runtime/performance/pool_values"
+	var parent := Node.new()
+	var child := Node.new()
+	parent.add_child(child)
+	add_child(parent)
+	LuaRuntime.set_var("pool_parent", parent)
+	var code := """
+local parent = pool_parent
+local a, b = parent:get_child(0), parent:get_child(0)
+pool_same = rawequal(a, b)
+local keyed = {}
+keyed[a] = "found"
+pool_keyed = keyed[b]
+local before = collectgarbage("count")
+for i = 1, 1000 do local c = parent:get_child(0) end
+pool_bytes = (collectgarbage("count") - before) * 1024 / 1000
+"""
+	var stats: Dictionary = LuaRuntime.get_stats()["pool"]
+	check(stats["enabled"], "pooling is on by default")
+	var reused: int = stats["objects_reused"]
+	LuaRuntime.exec(code)
+	check_eq(LuaRuntime.get_var("pool_same"), true, "the same object is the same Lua value")
+	check_eq(LuaRuntime.get_var("pool_keyed"), "found", "objects work as table keys")
+	var pooled_bytes: float = LuaRuntime.get_var("pool_bytes")
+	check(pooled_bytes < 50.0, "a repeated conversion allocates next to nothing (%.1f bytes)" % pooled_bytes)
+	check(int(LuaRuntime.get_stats()["pool"]["objects_reused"]) >= reused + 1000, "reuses are counted")
+	# A freed object's wrapper says so; a new object gets a new wrapper.
+	LuaRuntime.exec("pool_old = pool_parent:get_child(0)")
+	child.free()
+	var other := Node.new()
+	parent.add_child(other)
+	check_eq(LuaRuntime.eval("tostring(pool_old)"), "<freed Object>", "the old wrapper knows its object is gone")
+	check_eq(LuaRuntime.eval("rawequal(pool_old, pool_parent:get_child(0))"), false, "a new object, a new wrapper")
+	# Off: a new wrapper for every conversion (the baseline the benchmarks compare against).
+	ProjectSettings.set_setting(POOL, false)
+	await frames(2)
+	LuaRuntime.exec(code)
+	check_eq(LuaRuntime.get_var("pool_same"), false, "off: one wrapper per conversion")
+	var unpooled_bytes: float = LuaRuntime.get_var("pool_bytes")
+	check(unpooled_bytes > 100.0, "off: each conversion allocates a wrapper (%.1f bytes)" % unpooled_bytes)
+	check(not LuaRuntime.get_stats()["pool"]["enabled"], "stats say it is off")
+	ProjectSettings.set_setting(POOL, true)
+	await frames(2)
+	LuaRuntime.exec("pool_old = nil")
+	parent.queue_free()

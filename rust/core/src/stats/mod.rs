@@ -23,6 +23,19 @@ pub struct StatsSnapshot {
     pub expressions: ExpressionStats,
     pub limits: LimitStats,
     pub gc: GcStats,
+    pub pool: PoolStats,
+}
+
+/// Pooled Lua values: engine objects keep one wrapper while Lua holds it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct PoolStats {
+    /// Whether pooling is on (a project setting).
+    pub enabled: bool,
+    /// Conversions of an object that got its pooled wrapper, and ones that made a new one.
+    pub objects_reused: u64,
+    pub objects_created: u64,
+    /// `objects_reused` over all conversions.
+    pub reuse_rate: f64,
 }
 
 /// The garbage collector and how it is paced (see `host::gc`).

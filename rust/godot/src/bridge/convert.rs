@@ -51,9 +51,7 @@ pub fn to_lua(lua: &Lua, value: &Variant) -> mlua::Result<Value> {
             Err(_) => None,
         },
         VariantType::OBJECT => match value.try_to::<Option<Gd<Object>>>() {
-            Ok(Some(object)) => Some(Value::UserData(
-                lua.create_userdata(LuaObject::new(object))?,
-            )),
+            Ok(Some(object)) => Some(Value::UserData(super::pool::wrap(lua, object)?)),
             _ => Some(Value::Nil),
         },
         _ => None,

@@ -9,6 +9,7 @@
 //! - [`waiting`]: what `await` waits for (signals, seconds).
 //! - [`utility`]: GDScript's utility functions (`lerp`, `clamp`, `randf`, ...).
 //! - [`names`]: interned member names.
+//! - [`pool`]: one Lua wrapper per engine object while Lua holds it.
 //! - [`ffi`]: the engine's dynamic Variant operations, without panics.
 //! - [`instance`]: the `self` table a script's callbacks receive.
 
@@ -22,6 +23,7 @@ pub mod math;
 pub mod names;
 pub mod object;
 pub mod policy;
+pub mod pool;
 pub mod utility;
 pub mod waiting;
 
@@ -33,6 +35,7 @@ pub struct Bridge {
     pub objects: object::ObjectCaches,
     pub builtins: builtin::BuiltinCaches,
     pub names: names::Names,
+    pub pool: pool::ValuePool,
 }
 
 impl Bridge {
@@ -54,6 +57,7 @@ impl Bridge {
             objects: object::ObjectCaches::default(),
             builtins: builtin::BuiltinCaches::default(),
             names: names::Names::default(),
+            pool: pool::ValuePool::new(lua)?,
         })
     }
 }

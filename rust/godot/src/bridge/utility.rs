@@ -207,9 +207,7 @@ pub fn install(lua: &Lua) -> mlua::Result<()> {
     globals.raw_set(
         "instance_from_id",
         lua.create_function(|lua, id: Value| match object_by_id(&id) {
-            Some(object) => lua
-                .create_userdata(LuaObject::new(object))
-                .map(Value::UserData),
+            Some(object) => super::pool::wrap(lua, object).map(Value::UserData),
             None => Ok(Value::Nil),
         })?,
     )?;

@@ -28,7 +28,7 @@ use lua_runtime_core::query::{Query, QueryCache};
 use lua_runtime_core::stats::QueryStats;
 use mlua::{AnyUserData, Lua, RegistryKey, Table, Value};
 
-use crate::bridge::object::{LuaObject, receiver_object};
+use crate::bridge::object::receiver_object;
 use crate::bridge::{describe, text_argument};
 use crate::scene_tree;
 use crate::state::RuntimeState;
@@ -211,7 +211,7 @@ fn build(
         };
         let proxy = match reused {
             Some(proxy) => proxy,
-            None => lua.create_userdata(LuaObject::new(node.clone().upcast::<Object>()))?,
+            None => crate::bridge::pool::wrap(lua, node.clone().upcast::<Object>())?,
         };
         table.raw_set(i + 1, proxy)?;
     }
