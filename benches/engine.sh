@@ -7,6 +7,7 @@
 #   benches/engine.sh queries    cached query.group against get_nodes_in_group, 100 scripts
 #   benches/engine.sh per-frame  moving nodes and empty _process, Lua against GDScript; memory
 #   benches/engine.sh expressions  1,000 SEXP triggers against Godot's Expression, 5% of inputs changing
+#   benches/engine.sh soak       100,000 frames with a reload every 100: the Lua heap curve
 # Prints the `BENCH` lines that docs/benchmarks.md records.
 set -euo pipefail
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -61,4 +62,9 @@ fi
 if [[ $which == all || $which == expressions ]]; then
 	echo "== expressions: 1,000 mission triggers over 100 ships, cached SEXP against Expression"
 	run expressions -s res://expressions.gd
+fi
+
+if [[ $which == all || $which == soak ]]; then
+	echo "== long soak: 100,000 frames, 20 nodes, a reload every 100 frames"
+	run soak -s res://soak.gd -- "${@:2}"
 fi
