@@ -107,6 +107,11 @@ fn goto_as_a_name_is_left_alone() {
             .expect("instrumented")
             .contains(&format!("{TICK}(); goto out"))
     );
+    // Found by the fuzz target: LuaJIT reads `goto goto` as a jump to a label named goto; one
+    // tick, before the statement.
+    let out = insert_ticks("goto goto i").expect("instrumented");
+    assert_eq!(out.matches(TICK).count(), 1, "{out}");
+    assert!(out.contains(&format!("{TICK}(); goto goto i")), "{out}");
 }
 
 /// Found by the `instrument` fuzz target: LuaJIT skips a first line starting with `#`, and the

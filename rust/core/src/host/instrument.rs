@@ -115,11 +115,15 @@ pub fn insert_ticks(source: &str) -> Result<String, Reserved> {
     let mut previous = "";
     while let Some(token) = lexer.next() {
         let text = &source[token.start..token.end];
+        // LuaJIT takes `goto` for a name where it expects one, so `goto goto` jumps to a
+        // label named `goto`.
+        let mut label = false;
         if let Some(at) = pending_goto.take()
             && token.kind == Kind::Name
-            && !KEYWORDS.contains(&text)
+            && (!KEYWORDS.contains(&text) || text == "goto")
         {
             points.push((at, true));
+            label = true;
         }
         let mut callee = false;
         let call_opener = match token.kind {
@@ -146,7 +150,7 @@ pub fn insert_ticks(source: &str) -> Result<String, Reserved> {
                     blocks.pop();
                 }
                 "function" => function = Params::Before,
-                "goto" if statement_may_start => pending_goto = Some(token.start),
+                "goto" if statement_may_start && !label => pending_goto = Some(token.start),
                 _ => callee = !KEYWORDS.contains(&text),
             },
             Kind::Punct => match (text, function) {
