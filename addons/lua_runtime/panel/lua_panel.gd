@@ -23,7 +23,7 @@ const ROWS := [
 	[0, "Bytecode cache", "Rejected files"],
 	[0, "Bytecode cache", "Time saved"],
 	[1, "Lua", "Heap"],
-	[1, "Lua", "GC cycles"],
+	[1, "Lua", "GC cycles (last step)"],
 	[1, "Lua", "Scripts / nodes"],
 	[1, "Lua", "Waiting in await"],
 	[1, "Lua", "Script errors"],
@@ -33,7 +33,7 @@ const ROWS := [
 	[2, "Hot reload", "Reloads"],
 	[2, "Hot reload", "p50 / p95"],
 	[2, "Pools", "Names"],
-	[2, "Pools", "Table reuse"],
+	[2, "Pools", "Object reuse"],
 	[2, "Expressions", "Hit rate"],
 	[2, "Expressions", "Invalidations"],
 ]
@@ -309,8 +309,10 @@ static func _format(key: String, s: Dictionary) -> String:
 			return _micros(_at(s, "bytecode/time_saved_us"))
 		"Lua/Heap":
 			return _bytes(_at(s, "lua/memory_bytes"))
-		"Lua/GC cycles":
-			return str(_at(s, "lua/gc_cycles"))
+		"Lua/GC cycles (last step)":
+			if not _has(s, "gc/step_us_last"):
+				return str(_at(s, "lua/gc_cycles"))
+			return "%d (%s)" % [_at(s, "lua/gc_cycles"), _micros(_at(s, "gc/step_us_last"))]
 		"Lua/Scripts / nodes":
 			return "%d / %d" % [_at(s, "scripts/modules"), _at(s, "scripts/instances")]
 		"Lua/Waiting in await":
@@ -319,7 +321,7 @@ static func _format(key: String, s: Dictionary) -> String:
 			var lookups: int = _at(s, "names/hits") + _at(s, "names/misses")
 			return "%d (%s hits)" % [
 					_at(s, "names/interned"), _percent(_ratio(_at(s, "names/hits"), lookups))]
-		"Pools/Table reuse":
+		"Pools/Object reuse":
 			return _percent(_at(s, "pool/reuse_rate")) if _has(s, "pool/reuse_rate") else "n/a"
 		"Expressions/Hit rate":
 			return _percent(_at(s, "expressions/hit_rate")) if _has(s, "expressions") else "n/a"
