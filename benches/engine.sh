@@ -8,6 +8,7 @@
 #   benches/engine.sh per-frame  moving nodes and empty _process, Lua against GDScript; memory
 #   benches/engine.sh expressions  1,000 SEXP triggers against Godot's Expression, 5% of inputs changing
 #   benches/engine.sh soak       100,000 frames with a reload every 100: the Lua heap curve
+#   benches/engine.sh gc         bytes the collector gets per frame: the demo, object-heavy scripts
 # Prints the `BENCH` lines that docs/benchmarks.md records.
 set -euo pipefail
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -67,4 +68,9 @@ fi
 if [[ $which == all || $which == soak ]]; then
 	echo "== long soak: 100,000 frames, 20 nodes, a reload every 100 frames"
 	run soak -s res://soak.gd -- "${@:2}"
+fi
+
+if [[ $which == all || $which == gc ]]; then
+	echo "== garbage per frame: the demo's bouncers and object-heavy scripts, pool and heap cap on and off"
+	run gc-per-frame -s res://gc_per_frame.gd
 fi

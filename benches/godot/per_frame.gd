@@ -6,7 +6,8 @@ extends SceneTree
 ## median of the frames. Then the memory one LuaScriptNode costs at 10,000 nodes.
 ##
 ## Arguments after `--`: `--sizes=1000,10000` to pick N, `--kinds=mover` to pick the scripts,
-## `--frames=600` to measure longer (for a profiler), `--unbatched` to turn batching off.
+## `--frames=600` to measure longer (for a profiler), `--unbatched` to turn batching off,
+## `--budget-ms=0` to set the time budget (`lua_runtime/limits/callback_budget_ms`; 0: none).
 ## Prints `BENCH` lines with microseconds per node per frame and the Lua/GDScript ratio.
 
 const WARMUP := 10
@@ -39,14 +40,18 @@ func _start() -> void:
 				sizes.append(int(size))
 		elif arg == "--unbatched":
 			ProjectSettings.set_setting("lua_runtime/performance/batch_callbacks", false)
+		elif arg.begins_with("--budget-ms="):
+			ProjectSettings.set_setting("lua_runtime/limits/callback_budget_ms", int(arg.trim_prefix("--budget-ms=")))
 		elif arg.begins_with("--frames="):
 			frames = int(arg.trim_prefix("--frames="))
 		elif arg.begins_with("--kinds="):
 			kinds.assign(arg.trim_prefix("--kinds=").split(","))
 	await process_frame
-	print("BENCH per_frame sizes=%s kinds=%s frames=%d flavour=%s batched=%s" % [
+	await process_frame
+	print("BENCH per_frame sizes=%s kinds=%s frames=%d flavour=%s batched=%s budget_ms=%d" % [
 		sizes, kinds, frames, LuaRuntime.get_stats()["lua"]["flavour"],
-		LuaRuntime.get_stats()["frame"]["batching"]])
+		LuaRuntime.get_stats()["frame"]["batching"],
+		LuaRuntime.get_stats()["limits"]["callback_budget_ms"]])
 	_run_all()
 
 
