@@ -27,7 +27,9 @@ fuzz_target!(|data: &[u8]| {
     // A chunk starting with ESC (after a `#` first line, which Lua skips) is a binary chunk
     // to Lua: refused either way, with other words.
     let body = match source.strip_prefix('#') {
-        Some(rest) => rest.split_once('\n').map_or("", |(_, body)| body),
+        Some(rest) => rest
+            .find(['\n', '\r'])
+            .map_or("", |at| rest[at + 1..].trim_start_matches(['\n', '\r'])),
         None => source,
     };
     if body.starts_with('\x1b') {
