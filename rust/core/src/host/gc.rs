@@ -41,6 +41,8 @@ pub struct GcPacer {
     live: Cell<usize>,
     /// The heap when the last frame's steps ended.
     after_steps: Cell<usize>,
+    /// Cycles completed (by anyone) as last seen at a frame's end.
+    cycles_seen: Cell<u64>,
     steps: Cell<u64>,
     cycles: Cell<u64>,
     overruns: Cell<u64>,
@@ -80,18 +82,26 @@ impl GcPacer {
     }
 
     /// At the end of a frame: counts what the frame allocated and, with a budget, steps the
-    /// collector until its cycle ends or the budget is spent.
+    /// collector until its cycle ends or the budget is spent. `cycles` is how many collection
+    /// cycles have completed since start-up, whoever ran them.
     ///
     /// # Errors
     /// Only a `__gc` metamethod that raises can fail a step.
-    pub fn end_frame(&self, lua: &Lua) -> mlua::Result<()> {
+    pub fn end_frame(&self, lua: &Lua, cycles: u64) -> mlua::Result<()> {
         let heap = lua.used_memory();
         self.allocated_last_frame
             .set(heap.saturating_sub(self.after_steps.get()) as u64);
         let Some(budget) = self.budget.get() else {
             self.after_steps.set(heap);
+            self.cycles_seen.set(cycles);
             return Ok(());
         };
+        if self.automatic.get() && cycles != self.cycles_seen.get() {
+            // Automatic collection finished a cycle during the frame: what is left now is the
+            // live data plus what the frame made since, the new base for pacing.
+            self.in_cycle.set(false);
+            self.live.set(heap);
+        }
         let started = Instant::now();
         let result = self.step_within(lua, heap, started, budget);
         let heap = lua.used_memory();
@@ -105,6 +115,7 @@ impl GcPacer {
             self.stop_automatic(lua);
         }
         self.after_steps.set(heap);
+        self.cycles_seen.set(cycles);
         let us = started.elapsed().as_micros() as u64;
         self.step_us_last.set(us);
         self.step_us_max.set(self.step_us_max.get().max(us));

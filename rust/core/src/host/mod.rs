@@ -415,7 +415,7 @@ impl LuaHost {
     /// Only a `__gc` metamethod that raises can fail it.
     pub fn end_frame(&self) -> mlua::Result<()> {
         self.lua.expire_registry_values();
-        self.gc.end_frame(&self.lua)
+        self.gc.end_frame(&self.lua, self.heap.cycles())
     }
 }
 
