@@ -7,7 +7,8 @@ extends SceneTree
 ##
 ## Arguments after `--`: `--sizes=1000,10000` to pick N, `--kinds=mover` to pick the scripts,
 ## `--frames=600` to measure longer (for a profiler), `--unbatched` to turn batching off,
-## `--budget-ms=0` to set the time budget (`lua_runtime/limits/callback_budget_ms`; 0: none).
+## `--budget-ms=0` to set the time budget (`lua_runtime/limits/callback_budget_ms`; 0: none),
+## `--gc-budget-us=0` the collector's frame budget (`lua_runtime/performance/gc_frame_budget_us`).
 ## Prints `BENCH` lines with microseconds per node per frame and the Lua/GDScript ratio.
 
 const WARMUP := 10
@@ -42,6 +43,8 @@ func _start() -> void:
 			ProjectSettings.set_setting("lua_runtime/performance/batch_callbacks", false)
 		elif arg.begins_with("--budget-ms="):
 			ProjectSettings.set_setting("lua_runtime/limits/callback_budget_ms", int(arg.trim_prefix("--budget-ms=")))
+		elif arg.begins_with("--gc-budget-us="):
+			ProjectSettings.set_setting("lua_runtime/performance/gc_frame_budget_us", int(arg.trim_prefix("--gc-budget-us=")))
 		elif arg.begins_with("--frames="):
 			frames = int(arg.trim_prefix("--frames="))
 		elif arg.begins_with("--kinds="):
@@ -102,8 +105,10 @@ func _run(kind: String, size: int, lua: bool) -> float:
 	before.process_mode = Node.PROCESS_MODE_DISABLED
 	if lua:
 		var frame: Dictionary = LuaRuntime.get_stats()["frame"]
-		print("BENCH-FRAME %s n=%d batched_nodes=%d lua_calls=%d lua_us=%.0f" % [
-			kind, size, frame["batched_nodes"], frame["lua_calls"], frame["lua_us"]])
+		var gc: Dictionary = LuaRuntime.get_stats()["gc"]
+		print("BENCH-FRAME %s n=%d batched_nodes=%d lua_calls=%d lua_us=%.0f gc_budget_us=%d gc_cycles=%d overruns=%d allocated_last_frame=%d step_us_last=%d" % [
+			kind, size, frame["batched_nodes"], frame["lua_calls"], frame["lua_us"],
+			gc["frame_budget_us"], gc["cycles"], gc["overruns"], gc["allocated_last_frame"], gc["step_us_last"]])
 	_check(kind, lua, movers)
 	var frames := samples.slice(WARMUP)
 	frames.sort()
