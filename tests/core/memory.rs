@@ -100,6 +100,19 @@ fn a_budget_too_small_for_the_garbage_falls_back_to_automatic_collection() {
 }
 
 #[test]
+fn one_call_making_more_garbage_than_the_heap_may_hold_gets_collected_within_it() {
+    let (host, churn) = churning_host(Some(Duration::from_millis(1)));
+    // About 200 MiB of garbage in one call, with collection stopped until the frame's end:
+    // the loop's ticks see the heap pass its ceiling and switch automatic collection on.
+    host.call::<()>(&churn, 2_000_000, "res://churn.lua")
+        .expect("churns");
+    assert!(host.memory_bytes() < 128 * MIB, "{}", host.memory_bytes());
+    assert!(host.gc().stats().overruns >= 1, "{:?}", host.gc().stats());
+    host.end_frame().expect("frame ends");
+    run_frames(&host, &churn, 3, 100);
+}
+
+#[test]
 fn a_full_collection_keeps_collection_paced_by_frames() {
     let (host, churn) = churning_host(Some(Duration::from_millis(5)));
     run_frames(&host, &churn, 5, 1_000);

@@ -147,13 +147,21 @@ impl Budget {
         ))
     }
 
-    /// The tick function instrumented chunks receive.
+    /// The tick function instrumented chunks receive. `also` runs at each look at the clock
+    /// (the collector's pacing checks the heap there).
     ///
     /// # Errors
     /// Only if Lua cannot allocate.
-    pub fn tick_function(&self, lua: &Lua) -> mlua::Result<Function> {
+    pub fn tick_function(
+        &self,
+        lua: &Lua,
+        also: impl Fn(&Lua) + 'static,
+    ) -> mlua::Result<Function> {
         let budget = self.clone();
-        let check = lua.create_function(move |_, ()| Ok(budget.check()))?;
+        let check = lua.create_function(move |lua, ()| {
+            also(lua);
+            Ok(budget.check())
+        })?;
         let error: Function = lua.globals().raw_get("error")?;
         lua.load(TICK)
             .set_name("=budget")

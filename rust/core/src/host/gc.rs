@@ -28,6 +28,8 @@ const PAUSE_FACTOR: usize = 2;
 const MIN_GROWTH: usize = 256 << 10;
 /// Past this many times the start of a cycle, the automatic collector helps out.
 pub const CEILING_FACTOR: usize = 2;
+/// Inside a frame, the heap may also grow this much over the live data before it does.
+const FRAME_HEADROOM: usize = 64 << 20;
 
 /// Paces the collector of one Lua state (see the module documentation).
 #[derive(Debug, Default)]
@@ -52,15 +54,22 @@ pub struct GcPacer {
 }
 
 impl GcPacer {
-    /// A pacer for `lua`, collecting automatically until a budget is set.
-    pub fn new(lua: &Lua) -> Self {
-        let pacer = GcPacer {
-            automatic: Cell::new(true),
-            ..GcPacer::default()
-        };
-        pacer.live.set(lua.used_memory());
-        pacer.after_steps.set(lua.used_memory());
-        pacer
+    /// Starts pacing `lua`, which collects automatically until a budget is set.
+    pub fn attach(&self, lua: &Lua) {
+        self.automatic.set(true);
+        self.live.set(lua.used_memory());
+        self.after_steps.set(lua.used_memory());
+    }
+
+    /// Within a frame, now and then (at the time budget's looks at the clock): a frame that
+    /// makes more garbage than the heap may hold until its end (a long loading loop, say) gets
+    /// Lua's automatic collection at once, rather than at the frame's end.
+    pub fn within_frame(&self, lua: &Lua) {
+        let ceiling = (self.cycle_start() * CEILING_FACTOR).max(self.live.get() + FRAME_HEADROOM);
+        if self.budget.get().is_some() && !self.automatic.get() && lua.used_memory() > ceiling {
+            self.overruns.set(self.overruns.get() + 1);
+            self.start_automatic(lua);
+        }
     }
 
     /// Sets the time collection may take at the end of a frame (`None`: Lua collects on its

@@ -17,6 +17,7 @@ pub mod unused;
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
+use std::rc::Rc;
 use std::time::Instant;
 
 use mlua::chunk::ChunkMode;
@@ -40,7 +41,7 @@ pub struct LuaHost {
     heap: HeapAccount,
     lua: Lua,
     budget: Budget,
-    gc: GcPacer,
+    gc: Rc<GcPacer>,
     /// Gives an instrumented chunk the budget's tick; returns the script's main function.
     bind: Function,
     /// LuaJIT's whole `jit` library (scripts see only its descriptive fields).
@@ -64,9 +65,13 @@ impl LuaHost {
     pub fn new() -> mlua::Result<Self> {
         // No limit until the application sets one (the extension: from the project setting).
         let budget = Budget::default();
-        let (lua, bind, jit) = sandbox::new_sandboxed_lua(|lua| budget.tick_function(lua))?;
+        let gc = Rc::new(GcPacer::default());
+        let pacer = gc.clone();
+        let (lua, bind, jit) = sandbox::new_sandboxed_lua(|lua| {
+            budget.tick_function(lua, move |lua| pacer.within_frame(lua))
+        })?;
+        gc.attach(&lua);
         let heap = HeapAccount::install(&lua)?;
-        let gc = GcPacer::new(&lua);
         Ok(LuaHost {
             lua,
             heap,
