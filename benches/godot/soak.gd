@@ -1,7 +1,7 @@
 extends SceneTree
-## The long soak: NODES LuaScriptNodes run soak/soak.lua (garbage, builtin maths, events, a
-## child node made and freed, a signal handled in Lua, an await, a query, a library) for
-## FRAMES frames, and the library is reloaded every RELOAD_EVERY frames (so every node
+## The long soak: NODES LuaScriptNodes run soak/soak.lua, the soak test's script (garbage,
+## builtin maths, events, a child node made and freed, a signal handled in Lua, an await, a
+## query, a library) for FRAMES frames, and the library is reloaded every RELOAD_EVERY frames (so every node
 ## reloads too). Every SAMPLE_EVERY frames: the Lua heap after a full collection, the
 ## engine's object count and the collector's figures. Prints `BENCH` lines: the heap curve
 ## and its drift after warm-up.
@@ -45,7 +45,7 @@ func _start() -> void:
 		if not gc.is_empty():
 			allocated += int(gc["allocated_last_frame"])
 			step_us += int(gc["step_us_last"])
-		if frame % RELOAD_EVERY == 0 and LuaRuntime.reload_script("res://soak/util.lua") != OK:
+		if frame % RELOAD_EVERY == 0 and LuaRuntime.reload_script("res://scripts/lib/util.lua") != OK:
 			printerr("BENCH-ERROR reload failed at frame %d" % frame)
 		if frame == WARM_UP + 1 or frame % SAMPLE_EVERY == 1:
 			LuaRuntime.collect_garbage()

@@ -1,5 +1,6 @@
--- What a long game does every frame, for the soak test: garbage, builtin maths, events, a
--- child node made and freed, a signal handled in Lua, an await, a query and a library.
+-- What a long game does every frame, for the soak test and the long soak benchmark: garbage,
+-- builtin maths, events, a child node made and freed, a signal handled in Lua, an await, a
+-- query and a library.
 local util = require("scripts.lib.util")
 
 return {

@@ -1,0 +1,1 @@
+../../../../tests/godot/scripts/lib/util.lua
