@@ -3,14 +3,15 @@
 //! Lua's own collector runs a little on every allocation, so its work lands inside script
 //! callbacks, wherever they allocate. With a frame budget the collector is stopped between
 //! frames instead, and at the end of each frame it runs in small incremental steps until the
-//! cycle ends or the budget is spent: a callback never pays for collection, and the frame
+//! cycle ends or the budget is spent: callbacks do not pay for collection, and the frame
 //! pays at most the budget.
 //!
 //! A new cycle starts when the heap has grown to twice what the last cycle left (Lua's own
 //! default pause). If scripts allocate faster than the budget can collect, the heap grows
-//! past [`CEILING_FACTOR`] times that; Lua's automatic collection is then switched back on
-//! until the heap is under it again (an *overrun*), so memory stays bounded whatever the
-//! budget.
+//! past [`CEILING_FACTOR`] times that (checked at frame ends, and within a frame at the time
+//! budget's looks at the clock); Lua's automatic collection is then switched back on until a
+//! cycle ends with the heap under it again (an *overrun*), so memory stays bounded whatever
+//! the budget.
 
 use std::cell::Cell;
 use std::time::{Duration, Instant};
@@ -27,7 +28,7 @@ const PAUSE_FACTOR: usize = 2;
 /// ...and at least this much more, so that a tiny heap is not collected every frame.
 const MIN_GROWTH: usize = 256 << 10;
 /// Past this many times the start of a cycle, the automatic collector helps out.
-pub const CEILING_FACTOR: usize = 2;
+const CEILING_FACTOR: usize = 2;
 /// Inside a frame, the heap may also grow this much over the live data before it does.
 const FRAME_HEADROOM: usize = 64 << 20;
 
@@ -65,10 +66,11 @@ impl GcPacer {
     /// makes more garbage than the heap may hold until its end (a long loading loop, say) gets
     /// Lua's automatic collection at once, rather than at the frame's end.
     pub fn within_frame(&self, lua: &Lua) {
-        let ceiling = (self.cycle_start() * CEILING_FACTOR).max(self.live.get() + FRAME_HEADROOM);
-        if self.budget.get().is_some() && !self.automatic.get() && lua.used_memory() > ceiling {
-            self.overruns.set(self.overruns.get() + 1);
-            self.start_automatic(lua);
+        if self.budget.get().is_none() || self.automatic.get() {
+            return;
+        }
+        if lua.used_memory() > self.ceiling().max(self.live.get() + FRAME_HEADROOM) {
+            self.overrun(lua);
         }
     }
 
@@ -83,11 +85,6 @@ impl GcPacer {
         } else {
             self.start_automatic(lua);
         }
-    }
-
-    /// The budget as set.
-    pub fn budget(&self) -> Option<Duration> {
-        self.budget.get()
     }
 
     /// At the end of a frame: counts what the frame allocated and, with a budget, steps the
@@ -114,11 +111,8 @@ impl GcPacer {
         let started = Instant::now();
         let result = self.step_within(lua, heap, started, budget);
         let heap = lua.used_memory();
-        if heap > self.cycle_start() * CEILING_FACTOR {
-            if !self.automatic.get() {
-                self.overruns.set(self.overruns.get() + 1);
-            }
-            self.start_automatic(lua);
+        if heap > self.ceiling() {
+            self.overrun(lua);
         } else {
             // A step switches LuaJIT's automatic collection back on: off again.
             self.stop_automatic(lua);
@@ -179,6 +173,19 @@ impl GcPacer {
     fn cycle_start(&self) -> usize {
         let live = self.live.get();
         (live * PAUSE_FACTOR).max(live + MIN_GROWTH)
+    }
+
+    /// The heap past which automatic collection helps out.
+    fn ceiling(&self) -> usize {
+        self.cycle_start() * CEILING_FACTOR
+    }
+
+    /// Scripts made garbage faster than the steps collect it: automatic collection helps.
+    fn overrun(&self, lua: &Lua) {
+        if !self.automatic.get() {
+            self.overruns.set(self.overruns.get() + 1);
+        }
+        self.start_automatic(lua);
     }
 
     fn stop_automatic(&self, lua: &Lua) {
