@@ -439,9 +439,7 @@ impl RuntimeState {
         self.host.budget().set_limit(settings::callback_budget());
         self.host.set_gc_budget(settings::gc_frame_budget());
         self.cleanup.set_grace(settings::unload_unused_after());
-        self.bridge
-            .pool
-            .set_enabled(self.host.lua(), settings::pool_values());
+        self.bridge.pool.set_enabled(settings::pool_values());
         let memory = settings::memory_limit();
         if memory.is_some_and(|cap| cap <= self.host.memory_bytes()) {
             godot::global::godot_warn!(

@@ -13,12 +13,13 @@ use std::ffi::c_void;
 use godot::classes::Object;
 use godot::obj::Gd;
 use lua_runtime_core::stats::PoolStats;
-use mlua::{AnyUserData, LightUserData, Lua, RegistryKey, Table};
+use mlua::{AnyUserData, LightUserData, Lua, Table};
 
 use super::object::LuaObject;
 
 pub struct ValuePool {
-    objects: RegistryKey,
+    /// One handle for the runtime's life (not one per object).
+    objects: Table,
     enabled: Cell<bool>,
     reused: Cell<u64>,
     created: Cell<u64>,
@@ -33,7 +34,7 @@ impl ValuePool {
         weak_values.raw_set("__mode", "v")?;
         objects.set_metatable(Some(weak_values))?;
         Ok(ValuePool {
-            objects: lua.create_registry_value(objects)?,
+            objects,
             enabled: Cell::new(true),
             reused: Cell::new(0),
             created: Cell::new(0),
@@ -41,12 +42,10 @@ impl ValuePool {
     }
 
     /// Turns pooling on or off (off: every conversion makes a new wrapper, as a baseline).
-    pub fn set_enabled(&self, lua: &Lua, enabled: bool) {
+    pub fn set_enabled(&self, enabled: bool) {
         if self.enabled.replace(enabled) && !enabled {
             // Let go of the pooled wrappers.
-            if let Ok(objects) = lua.registry_value::<Table>(&self.objects) {
-                let _ = objects.clear();
-            }
+            let _ = self.objects.clear();
         }
     }
 
@@ -62,13 +61,12 @@ impl ValuePool {
         // Instance ids are 64 bits, more than a LuaJIT number holds exactly: the key is the id
         // as a light userdata.
         let key = LightUserData(object.instance_id_unchecked().to_i64() as usize as *mut c_void);
-        let objects: Table = lua.registry_value(&self.objects)?;
-        if let Some(wrapper) = objects.raw_get::<Option<AnyUserData>>(key)? {
+        if let Some(wrapper) = self.objects.raw_get::<Option<AnyUserData>>(key)? {
             self.reused.set(self.reused.get() + 1);
             return Ok(wrapper);
         }
         let wrapper = lua.create_userdata(LuaObject::new(object))?;
-        objects.raw_set(key, &wrapper)?;
+        self.objects.raw_set(key, &wrapper)?;
         self.created.set(self.created.get() + 1);
         Ok(wrapper)
     }
