@@ -190,11 +190,9 @@ impl Libraries {
         self.dependencies.borrow().requires_of(path)
     }
 
-    /// Paths of the loaded modules.
+    /// Paths of the loaded modules, in no order.
     pub fn loaded_paths(&self) -> Vec<String> {
-        let mut paths: Vec<String> = self.loaded.borrow().keys().cloned().collect();
-        paths.sort();
-        paths
+        self.loaded.borrow().keys().cloned().collect()
     }
 
     /// Whether `path` is a loaded module.
