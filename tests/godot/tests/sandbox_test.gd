@@ -89,6 +89,17 @@ func test_no_processes_urls_or_native_code() -> void:
 	check_eq(LuaRuntime.eval("OS:get_name()"), OS.get_name(), "harmless OS methods still work")
 
 
+func test_no_way_round_the_checks_through_callables_callv_or_classdb() -> void:
+	_refused("Callable.create(OS, 'execute')", "not available to scripts")
+	_refused("Callable(ResourceLoader, 'load')", "not available to scripts")
+	_refused("ResourceLoader:callv('load', Array{'user://x.tscn'})", "not available to scripts")
+	_refused("DirAccess.open('user://'):callv('change_dir', Array{'/'})", "not available to scripts")
+	_refused("ClassDB:class_call_static('DirAccess', 'open', '/')", "only under res:// and user://")
+	_refused("ClassDB:class_call_static('OS', 'execute', 'ls', {})", "not available to scripts")
+	_refused("ClassDB:instantiate('GDScript')", "not available to scripts")
+	check_eq(LuaRuntime.eval("Callable(OS, 'get_name'):call()"), OS.get_name(), "a harmless method's Callable still works")
+
+
 func test_no_engine_code_from_text() -> void:
 	_refused("GDScript:new()", "not available to scripts")
 	_refused("Expression:new()", "not available to scripts")

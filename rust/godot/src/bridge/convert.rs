@@ -50,6 +50,16 @@ pub fn to_lua(lua: &Lua, value: &Variant) -> mlua::Result<Value> {
             Ok(c) => Some(Value::UserData(lua.create_userdata(LuaColor(c))?)),
             Err(_) => None,
         },
+        VariantType::CALLABLE => {
+            if let Some(method) = value
+                .try_to::<godot::builtin::Callable>()
+                .ok()
+                .and_then(|c| c.method_name())
+            {
+                super::policy::check_callable(&method.to_string())?;
+            }
+            None
+        }
         VariantType::OBJECT => match value.try_to::<Option<Gd<Object>>>() {
             Ok(Some(object)) => Some(Value::UserData(super::pool::wrap(lua, object)?)),
             _ => Some(Value::Nil),

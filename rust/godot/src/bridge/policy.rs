@@ -7,8 +7,11 @@
 //! checks cost nothing on other calls: only the method callers of the names below check, and
 //! they are made once per name.
 //!
-//! The same names are checked when reached indirectly: `obj:call("execute", ...)`, `callv`,
-//! `call_deferred`, and `Callable(obj, "execute")`.
+//! The same names are checked when reached indirectly: `obj:call("execute", ...)`,
+//! `call_deferred`, `ClassDB:class_call_static(...)`. `callv` (whose arguments come in an
+//! Array) may not reach them at all, and no Callable of one of them reaches a script, however
+//! made (`Callable(obj, "load")`, `Callable.create(OS, "execute")`, a method's return value):
+//! once made, the engine could call it with any arguments, from a signal say.
 
 use godot::builtin::VariantType;
 use mlua::Value;
@@ -81,6 +84,12 @@ const RELATIVE_PATHS: &[&str] = &[
 /// Methods that call another method named by their first argument.
 const DISPATCH: &[&str] = &["call", "callv", "call_deferred", "set", "set_deferred"];
 
+/// `ClassDB`'s: a static method named by the second argument, of the class named by the first.
+const STATIC_DISPATCH: &str = "class_call_static";
+
+/// `ClassDB`'s, when given a class name: an object of that class (`PackedScene`'s takes none).
+const INSTANTIATE: &str = "instantiate";
+
 /// Classes scripts may not instantiate: they turn text into engine code.
 const DENIED_CLASSES: &[&str] = &["GDScript", "CSharpScript", "Expression"];
 
@@ -93,9 +102,11 @@ const SCRIPT_CARRIERS: &[&str] = &[".tres", ".res", ".tscn", ".scn", ".gd", ".gd
 
 /// Whether calls of method `name` are checked (its caller is then made with [`check_call`]).
 pub fn is_policed(name: &str) -> bool {
-    [DENIED, PATHS, RELATIVE_PATHS, DISPATCH]
-        .iter()
-        .any(|list| list.contains(&name))
+    name == STATIC_DISPATCH
+        || name == INSTANTIATE
+        || [DENIED, PATHS, RELATIVE_PATHS, DISPATCH]
+            .iter()
+            .any(|list| list.contains(&name))
 }
 
 /// Refuses a call of `method` with `args` that the sandbox does not allow.
@@ -120,7 +131,24 @@ pub fn check_call(method: &str, args: &[Value]) -> mlua::Result<()> {
             if method.starts_with("set") {
                 return check_property(&target);
             }
+            if method == "callv" && is_policed(&target) {
+                return Err(refused(&format!(
+                    "callv(\"{target}\", ...) is not available to scripts: call {target}() itself"
+                )));
+            }
             return check_call(&target, &args[1..]);
+        }
+        return Ok(());
+    }
+    if method == STATIC_DISPATCH {
+        if let Some(Value::String(target)) = args.get(1) {
+            return check_call(&target.to_string_lossy(), &args[2..]);
+        }
+        return Ok(());
+    }
+    if method == INSTANTIATE {
+        if let Some(Value::String(class)) = args.first() {
+            return check_class(&class.to_string_lossy());
         }
         return Ok(());
     }
@@ -143,20 +171,30 @@ pub fn check_call(method: &str, args: &[Value]) -> mlua::Result<()> {
     Ok(())
 }
 
-/// `Callable(object, method)`: the method a Callable will call is checked when it is made.
+/// `Callable(object, method)`: refused for a method the sandbox checks (see
+/// [`check_callable`]), before it is made.
 ///
 /// # Errors
-/// As [`check_call`], for a denied method.
+/// For such a method.
 pub fn check_construct(ty: VariantType, args: &[Value]) -> mlua::Result<()> {
     if ty == VariantType::CALLABLE
         && let Some(Value::String(method)) = args.get(1)
     {
-        let method = method.to_string_lossy();
-        if DENIED.contains(&method.as_str()) || DISPATCH.contains(&method.as_str()) {
-            return Err(refused(&format!(
-                "Callable(object, \"{method}\") is not available to scripts"
-            )));
-        }
+        return check_callable(&method.to_string_lossy());
+    }
+    Ok(())
+}
+
+/// A Callable reaching a script: not one of a method the sandbox checks, since its arguments
+/// would not be checked when it is called.
+///
+/// # Errors
+/// For such a method.
+pub fn check_callable(method: &str) -> mlua::Result<()> {
+    if is_policed(method) {
+        return Err(refused(&format!(
+            "Callable(object, \"{method}\") is not available to scripts"
+        )));
     }
     Ok(())
 }
