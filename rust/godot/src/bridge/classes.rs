@@ -21,7 +21,6 @@ use mlua::{Lua, Table, Value, Variadic};
 use super::builtin::{argument_error, arguments, call_error};
 use super::convert::to_lua;
 use super::ffi;
-use super::object::LuaObject;
 
 /// Godot's global constants by their GDScript names.
 fn global_constants() -> &'static HashMap<&'static str, i64> {
@@ -82,7 +81,7 @@ fn resolve_global(lua: &Lua, name: &str) -> mlua::Result<(Value, bool)> {
     if engine.has_singleton(&sname)
         && let Some(singleton) = engine.get_singleton(&sname)
     {
-        let value = lua.create_userdata(LuaObject::new(singleton))?;
+        let value = super::pool::wrap(lua, singleton)?;
         return Ok((Value::UserData(value), true));
     }
     let db = ClassDb::singleton();
@@ -97,7 +96,7 @@ fn resolve_global(lua: &Lua, name: &str) -> mlua::Result<(Value, bool)> {
         && let Some(node) = autoload(name)
     {
         // Not cached: the autoload node belongs to the tree, which may change it.
-        let value = lua.create_userdata(LuaObject::new(node.upcast()))?;
+        let value = super::pool::wrap(lua, node.upcast())?;
         return Ok((Value::UserData(value), false));
     }
     Ok((Value::Nil, false))
@@ -145,9 +144,7 @@ fn class_table(lua: &Lua, class: &str) -> mlua::Result<Table> {
         }
         let made = db.instantiate(&class_name);
         match made.try_to::<Option<Gd<Object>>>() {
-            Ok(Some(object)) => lua
-                .create_userdata(LuaObject::new(object))
-                .map(Value::UserData),
+            Ok(Some(object)) => super::pool::wrap(lua, object).map(Value::UserData),
             _ => Err(mlua::Error::runtime(format!(
                 "{class_name}.new(): the engine made nothing"
             ))),
@@ -239,9 +236,7 @@ fn static_call(lua: &Lua, class: &str, method: &str, args: &[Value]) -> mlua::Re
         Some(Value::Table(_)) => &args[1..],
         _ => args,
     };
-    if super::policy::is_policed(method) {
-        super::policy::check_call(method, args)?;
-    }
+    super::policy::check_call(method, args)?;
     let mut variants = vec![class.to_variant(), StringName::from(method).to_variant()];
     variants.extend(arguments(args).map_err(|(i, e)| argument_error(method, i, &e))?);
     let db = ClassDb::singleton().to_variant();

@@ -75,7 +75,7 @@ impl InstanceFunctions {
         let meta = lua.create_table()?;
         meta.raw_set("__index", self.index.clone())?;
         meta.raw_set("__newindex", self.newindex.clone())?;
-        meta.raw_set(NODE, LuaObject::new(node))?;
+        meta.raw_set(NODE, super::pool::wrap(lua, node)?)?;
         meta.raw_set(MODULE, module)?;
         state.set_metatable(Some(meta))?;
         Ok(state)
@@ -131,7 +131,7 @@ fn find_target(lua: &Lua, state: &Table) -> mlua::Result<Value> {
     let Some(target) = node.get_node_or_null(&path) else {
         return Ok(Value::Nil);
     };
-    let proxy = Value::UserData(lua.create_userdata(LuaObject::new(target.upcast()))?);
+    let proxy = Value::UserData(super::pool::wrap(lua, target.upcast())?);
     if names_an_ancestor(&path) {
         meta.raw_set(TARGET, &proxy)?;
     }
