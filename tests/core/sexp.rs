@@ -285,6 +285,15 @@ fn compile_errors_name_the_operator_and_place() {
     );
     assert_eq!(error("(time 1)"), "'time' takes 0 arguments, got 1 at 1:1");
     assert_eq!(error("()"), "empty list: expected an operator at 1:1");
+    // Deep nesting is refused rather than running the parser out of stack.
+    let deep = format!("{}1{}", "(+ ".repeat(100_000), ")".repeat(100_000));
+    assert!(
+        error(&deep).contains("nested too deeply"),
+        "{}",
+        error(&deep)
+    );
+    let fine = format!("{}1{}", "(+ ".repeat(100), ")".repeat(100));
+    assert!(lua_runtime_core::sexp::parse::parse(&fine).is_ok());
     assert_eq!(
         error("((a) 1)"),
         "expected an operator name at the start of a list at 1:2"
@@ -366,6 +375,16 @@ fn operators_compute_as_documented() {
     }
     let r = fake.run("(random 1 3)", ROOT).unwrap();
     assert!(matches!(r, Value::Int(1..=3)), "{r:?}");
+    // The width of the widest ranges does not fit an i64.
+    for range in [
+        "(random -1 9223372036854775807)",
+        "(random -9223372036854775808 9223372036854775807)",
+    ] {
+        assert!(
+            matches!(fake.run(range, ROOT), Ok(Value::Int(_))),
+            "{range}"
+        );
+    }
     assert!(matches!(fake.run("(time)", ROOT).unwrap(), Value::Float(_)));
 }
 

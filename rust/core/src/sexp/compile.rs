@@ -598,8 +598,10 @@ fn builtin(name: &'static str, ops: Vec<Op>, pos: Pos) -> Op {
             if hi < lo {
                 return Err(eval_error(format!("'random': {hi} is below {lo}"), pos));
             }
-            let span = (hi - lo + 1) as f64;
-            Ok(Value::Int(lo + ((r * span) as i64).min(hi - lo)))
+            // In i128: the width of a range such as (random -1 9223372036854775807) overflows i64.
+            let width = i128::from(*hi) - i128::from(*lo);
+            let offset = ((r * (width + 1) as f64) as i128).min(width);
+            Ok(Value::Int((i128::from(*lo) + offset) as i64))
         }),
     };
     Op::Dyn(f)

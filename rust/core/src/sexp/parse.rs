@@ -46,6 +46,7 @@ pub fn parse(source: &str) -> Result<Node, SexpError> {
         chars: source.chars().collect(),
         at: 0,
         pos: Pos { line: 1, col: 1 },
+        depth: 0,
     };
     reader.skip_blank();
     if reader.peek().is_none() {
@@ -60,10 +61,15 @@ pub fn parse(source: &str) -> Result<Node, SexpError> {
     }
 }
 
+/// Lists may nest this deep. Parsing, compiling and evaluating each recurse once per level,
+/// so a bound here keeps text like `((((...` from running any of them out of stack.
+pub const MAX_DEPTH: usize = 200;
+
 struct Reader {
     chars: Vec<char>,
     at: usize,
     pos: Pos,
+    depth: usize,
 }
 
 impl Reader {
@@ -105,6 +111,10 @@ impl Reader {
         let pos = self.pos;
         let form = match self.peek() {
             Some('(') => {
+                if self.depth == MAX_DEPTH {
+                    return Err(self.error("lists nested too deeply"));
+                }
+                self.depth += 1;
                 self.bump();
                 let mut items = Vec::new();
                 loop {
@@ -118,6 +128,7 @@ impl Reader {
                         Some(_) => items.push(self.form()?),
                     }
                 }
+                self.depth -= 1;
                 Form::List(items)
             }
             Some(')') => return Err(self.error("unexpected ')'")),
