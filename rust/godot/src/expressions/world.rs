@@ -241,8 +241,11 @@ impl World for GodotWorld<'_> {
                     .map(|a| convert::to_lua(lua, &to_variant(a)))
                     .collect::<mlua::Result<mlua::MultiValue>>()
                     .map_err(|e| e.to_string())?;
-                let _entered = self.state.host.budget().enter();
-                let value: mlua::Value = function.call(args).map_err(|e| lua_message(&e))?;
+                let value: mlua::Value = self
+                    .state
+                    .host
+                    .call(&function, args, "(sexp operator)")
+                    .map_err(|e| e.to_string())?;
                 convert::from_lua(&value).map_err(|e| e.to_string())?
             }
             Implementation::Callable(callable) => {
@@ -254,15 +257,6 @@ impl World for GodotWorld<'_> {
             }
         };
         Ok((to_value(&result), pure))
-    }
-}
-
-/// A Lua error's message without its traceback.
-fn lua_message(e: &mlua::Error) -> String {
-    match e {
-        mlua::Error::CallbackError { cause, .. } => lua_message(cause),
-        mlua::Error::RuntimeError(m) => m.clone(),
-        other => other.to_string(),
     }
 }
 
