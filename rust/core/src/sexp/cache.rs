@@ -324,8 +324,8 @@ impl ExpressionCache {
         }
     }
 
-    fn store(&mut self, key: Key, expr: &Rc<Compiled>, value: Value, reads: Reads) {
-        let checks: Rc<[Check]> = reads.checks.clone().into();
+    fn store(&mut self, key: Key, expr: &Rc<Compiled>, value: Value, mut reads: Reads) {
+        let checks: Rc<[Check]> = std::mem::take(&mut reads.checks).into();
         let deps = Deps::from(reads);
         self.subscribe(key, &deps);
         if let Some(entry) = self.entries.get_mut(&key) {
