@@ -167,9 +167,9 @@ impl Batches {
     /// unbatched and records the new order.
     pub fn changed(&self) {
         for steps in &self.steps {
+            // The dirty step empties the plan table (it may hold a reloaded script's old
+            // module, or freed nodes' `self`s), so the next plan fills it afresh.
             steps.dirty.set(true);
-            // A reload changes modules without changing the order: refill the table.
-            steps.in_table.borrow_mut().clear();
         }
     }
 
