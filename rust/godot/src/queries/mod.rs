@@ -23,10 +23,10 @@ use std::cell::{Cell, RefCell};
 
 use godot::builtin::StringName;
 use godot::classes::{ClassDb, Node, Object, SceneTree};
-use godot::obj::{Gd, InstanceId, Singleton};
+use godot::obj::{Gd, Singleton};
 use lua_runtime_core::query::{Query, QueryCache};
 use lua_runtime_core::stats::QueryStats;
-use mlua::{AnyUserData, Lua, RegistryKey, Table, Value};
+use mlua::{Lua, RegistryKey, Table, Value};
 
 use crate::bridge::object::receiver_object;
 use crate::bridge::{describe, text_argument};
@@ -140,7 +140,7 @@ impl Queries {
             // Outside the tree no signal tells of changes: answer afresh every time.
             self.cache.borrow_mut().bypass(&query, label);
             let nodes = compute::nodes(state, &tree, &query, root.as_ref());
-            return lua.registry_value(&build(lua, nodes, None, None)?.table);
+            return lua.registry_value(&build(lua, nodes, None)?.table);
         }
         {
             let mut cache = self.cache.borrow_mut();
@@ -153,13 +153,14 @@ impl Queries {
                 cache.invalidate(&query);
             }
         }
-        let old = self.cache.borrow_mut().take(&query);
+        // Kept until the new answer is built: its nodes' Lua values stay in the pool.
+        let _old = self.cache.borrow_mut().take(&query);
         let nodes = compute::nodes(state, &tree, &query, root.as_ref());
         let group = match &query {
             Query::Group { group } => Some(StringName::from(group.as_str())),
             _ => None,
         };
-        let answer = build(lua, nodes, old, group)?;
+        let answer = build(lua, nodes, group)?;
         let table = lua.registry_value(&answer.table)?;
         self.cache.borrow_mut().store(query.clone(), label, answer);
         Ok(table)
@@ -182,38 +183,15 @@ impl Answer {
     }
 }
 
-/// A new answer for `nodes`, reusing the proxies of `old` for nodes it had.
-fn build(
-    lua: &Lua,
-    nodes: Vec<Gd<Node>>,
-    old: Option<Answer>,
-    group: Option<StringName>,
-) -> mlua::Result<Answer> {
-    // Where each node of the old answer sat in its table, so its proxy can be reused.
-    let old_table: Option<Table> = old
-        .as_ref()
-        .map(|old| lua.registry_value(&old.table))
-        .transpose()?;
-    let old_index: std::collections::HashMap<InstanceId, usize> = old
-        .map(|old| {
-            old.nodes
-                .iter()
-                .enumerate()
-                .map(|(i, node)| (node.instance_id_unchecked(), i + 1))
-                .collect()
-        })
-        .unwrap_or_default();
+/// A new answer for `nodes`. Nodes an answer Lua still holds had keep their Lua values (the
+/// value pool hands them out again).
+fn build(lua: &Lua, nodes: Vec<Gd<Node>>, group: Option<StringName>) -> mlua::Result<Answer> {
     let table = lua.create_table_with_capacity(nodes.len(), 0)?;
     for (i, node) in nodes.iter().enumerate() {
-        let reused = match (&old_table, old_index.get(&node.instance_id_unchecked())) {
-            (Some(old), Some(&at)) => old.raw_get::<Option<AnyUserData>>(at)?,
-            _ => None,
-        };
-        let proxy = match reused {
-            Some(proxy) => proxy,
-            None => crate::bridge::pool::wrap(lua, node.clone().upcast::<Object>())?,
-        };
-        table.raw_set(i + 1, proxy)?;
+        table.raw_set(
+            i + 1,
+            crate::bridge::pool::wrap(lua, node.clone().upcast::<Object>())?,
+        )?;
     }
     table.set_metatable(Some(result_metatable(lua)?))?;
     Ok(Answer {
