@@ -120,9 +120,8 @@ fn is_wrapper(err: &mlua::Error) -> bool {
 /// and inline code run by `exec`/`eval` count as locations, so a message that happens to contain a
 /// colon and digits is left alone.
 fn split_location(text: &str) -> Option<(&str, u32, &str)> {
-    let looks_like_path = text.starts_with("res://")
-        || text.starts_with("user://")
-        || text.starts_with(concat!("(inline)", ":"));
+    let looks_like_path =
+        crate::host::is_rooted(text) || text.starts_with(concat!("(inline)", ":"));
     if !looks_like_path {
         return None;
     }

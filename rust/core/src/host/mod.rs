@@ -429,14 +429,23 @@ impl LuaHost {
 /// # Errors
 /// [`Error::BadScriptPath`] for anything else.
 pub fn check_script_path(path: &str) -> Result<(), Error> {
-    let rooted = path.starts_with("res://") || path.starts_with("user://");
-    if rooted && path.ends_with(".lua") && !path.contains("/../") {
+    if is_rooted(path) && path.ends_with(".lua") && !climbs(path) {
         Ok(())
     } else {
         Err(Error::BadScriptPath {
             path: path.to_owned(),
         })
     }
+}
+
+/// Whether `path` is under `res://` or `user://`, the only places scripts reach.
+pub fn is_rooted(path: &str) -> bool {
+    path.starts_with("res://") || path.starts_with("user://")
+}
+
+/// Whether `path` has a `..` segment (with either slash), which could climb out of its root.
+pub fn climbs(path: &str) -> bool {
+    path.split(['/', '\\']).any(|segment| segment == "..")
 }
 
 /// The type name Lua's own `type()` gives (mlua says "integer" where Lua says "number").

@@ -40,7 +40,7 @@ pub fn calling_script(lua: &Lua) -> Option<String> {
             })
         })
         .flatten()
-        .find(|source| source.starts_with("res://") || source.starts_with("user://"))
+        .find(|source| super::is_rooted(source))
 }
 
 /// The script path a module name stands for.
@@ -52,7 +52,7 @@ pub fn resolve(name: &str) -> Result<String, Error> {
     let bad = || Error::BadModuleName {
         name: name.to_owned(),
     };
-    let path = if name.starts_with("res://") || name.starts_with("user://") {
+    let path = if super::is_rooted(name) {
         if name.ends_with(".lua") {
             name.to_owned()
         } else {
@@ -71,7 +71,7 @@ pub fn resolve(name: &str) -> Result<String, Error> {
         }
         format!("res://{}.lua", name.replace('.', "/"))
     };
-    if path.contains("/../") || path.contains("/./") || path.ends_with("/.lua") {
+    if super::climbs(&path) || path.contains("/./") || path.ends_with("/.lua") {
         return Err(bad());
     }
     Ok(path)

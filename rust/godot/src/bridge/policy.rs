@@ -14,6 +14,7 @@
 //! once made, the engine could call it with any arguments, from a signal say.
 
 use godot::builtin::VariantType;
+use lua_runtime_core::host::{climbs, is_rooted};
 use mlua::Value;
 
 /// Methods that reach outside the game, refused whatever the object.
@@ -253,14 +254,6 @@ fn check_relative_path(function: &str, path: &str) -> mlua::Result<()> {
         return Err(outside(function, path));
     }
     Ok(())
-}
-
-fn is_rooted(path: &str) -> bool {
-    path.starts_with("res://") || path.starts_with("user://")
-}
-
-fn climbs(path: &str) -> bool {
-    path.split(['/', '\\']).any(|segment| segment == "..")
 }
 
 fn outside(function: &str, path: &str) -> mlua::Error {
