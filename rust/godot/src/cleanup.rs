@@ -71,7 +71,7 @@ impl Cleanup {
 /// The loaded scripts in use: run by a node (or waited for by one whose script failed to
 /// start), required by code that is no script, or required by a script in use.
 fn in_use(state: &RuntimeState, loaded: &BTreeSet<String>) -> BTreeSet<String> {
-    let mut used: BTreeSet<String> = loaded
+    let roots = loaded
         .iter()
         .filter(|path| {
             state.running.is_used(path)
@@ -80,13 +80,5 @@ fn in_use(state: &RuntimeState, loaded: &BTreeSet<String>) -> BTreeSet<String> {
         })
         .cloned()
         .collect();
-    let mut to_visit: Vec<String> = used.iter().cloned().collect();
-    while let Some(path) = to_visit.pop() {
-        for required in state.libraries.requires_of(&path) {
-            if used.insert(required.clone()) {
-                to_visit.push(required);
-            }
-        }
-    }
-    used
+    state.libraries.with_requirements(roots)
 }

@@ -185,9 +185,9 @@ impl Libraries {
         self.pinned.borrow().contains(path)
     }
 
-    /// What `path` requires, directly.
-    pub fn requires_of(&self, path: &str) -> BTreeSet<String> {
-        self.dependencies.borrow().requires_of(path)
+    /// `roots` and every module they require, transitively.
+    pub fn with_requirements(&self, roots: BTreeSet<String>) -> BTreeSet<String> {
+        self.dependencies.borrow().with_requirements(roots)
     }
 
     /// Paths of the loaded modules, in no order.

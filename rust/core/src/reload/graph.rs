@@ -75,6 +75,20 @@ impl Dependencies {
         self.restore(to, requires);
     }
 
+    /// `roots` and everything they require, transitively.
+    pub fn with_requirements(&self, roots: BTreeSet<String>) -> BTreeSet<String> {
+        let mut all = roots;
+        let mut to_visit: Vec<String> = all.iter().cloned().collect();
+        while let Some(path) = to_visit.pop() {
+            for required in self.requires.get(&path).into_iter().flatten() {
+                if all.insert(required.clone()) {
+                    to_visit.push(required.clone());
+                }
+            }
+        }
+        all
+    }
+
     /// The changed scripts and everything that requires them, transitively, each after the
     /// scripts it requires. Ties keep path order, so the order is the same on every run.
     /// A loop of lazy `require`s (made inside functions, so not an error) cannot be ordered;
@@ -169,6 +183,18 @@ mod tests {
         assert_eq!(deps.reload_order(["c"]), ["c", "d"]);
         deps.restore("b", taken);
         assert_eq!(deps.reload_order(["c"]), ["c", "b", "a", "d"]);
+    }
+
+    #[test]
+    fn what_scripts_require_transitively() {
+        let deps = chain();
+        let roots = BTreeSet::from(["b".to_owned()]);
+        assert_eq!(
+            deps.with_requirements(roots)
+                .into_iter()
+                .collect::<Vec<_>>(),
+            ["b", "c"]
+        );
     }
 
     #[test]
