@@ -112,6 +112,13 @@ impl Instance {
     }
 }
 
+/// The instances of `list` whose node exists. A batch plan may hold a freed node's instance
+/// until the next step; it does not count.
+fn alive<'a>(list: impl Iterator<Item = &'a Weak<Instance>>) -> impl Iterator<Item = Rc<Instance>> {
+    list.filter_map(Weak::upgrade)
+        .filter(|instance| instance.node_ref.is_instance_valid())
+}
+
 /// Running instances by script path, and nodes whose script failed to start (they start when
 /// the file changes and loads).
 #[derive(Default)]
@@ -129,14 +136,14 @@ impl Running {
             .push(Rc::downgrade(instance));
     }
 
-    /// The live instances running `path`.
+    /// The instances running `path` whose node exists.
     pub fn instances_of(&self, path: &str) -> Vec<Rc<Instance>> {
         let mut by_path = self.by_path.borrow_mut();
         let Some(list) = by_path.get_mut(path) else {
             return Vec::new();
         };
         list.retain(|weak| weak.strong_count() > 0);
-        let live: Vec<_> = list.iter().filter_map(Weak::upgrade).collect();
+        let live: Vec<_> = alive(list.iter()).collect();
         if list.is_empty() {
             by_path.remove(path);
         }
@@ -145,23 +152,15 @@ impl Running {
 
     /// Whether any node (not freed) runs `path`.
     pub fn is_used(&self, path: &str) -> bool {
-        self.by_path.borrow().get(path).is_some_and(|list| {
-            list.iter()
-                .filter_map(Weak::upgrade)
-                .any(|instance| Gd::<Node>::try_from_instance_id(instance.node).is_ok())
-        })
+        self.by_path
+            .borrow()
+            .get(path)
+            .is_some_and(|list| alive(list.iter()).next().is_some())
     }
 
-    /// How many nodes run a script now. (A batch plan may hold a freed node's instance until
-    /// the next frame; it does not count.)
+    /// How many nodes run a script now.
     pub fn count(&self) -> u64 {
-        let by_path = self.by_path.borrow();
-        by_path
-            .values()
-            .flatten()
-            .filter_map(Weak::upgrade)
-            .filter(|instance| Gd::<Node>::try_from_instance_id(instance.node).is_ok())
-            .count() as u64
+        alive(self.by_path.borrow().values().flatten()).count() as u64
     }
 
     /// `node` could not start `path`; it will try again when the file changes.
