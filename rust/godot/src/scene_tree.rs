@@ -1,6 +1,8 @@
 //! The running SceneTree, and listening to its node signals (the query and expression
 //! caches both do).
 
+use std::cell::RefCell;
+
 use godot::builtin::{Callable, Variant};
 use godot::classes::{Engine, SceneTree};
 use godot::obj::{Gd, Singleton};
@@ -13,10 +15,10 @@ pub fn current() -> Option<Gd<SceneTree>> {
 }
 
 /// Signal connections made by [`connect`], to undo them.
-pub type Connections = Vec<(&'static str, Callable)>;
+type Connections = Vec<(&'static str, Callable)>;
 
 /// Connects each of `tree`'s `signals` to `on_signal(signal, args)`.
-pub fn connect(
+fn connect(
     tree: &mut Gd<SceneTree>,
     signals: &[&'static str],
     on_signal: fn(&str, &[&Variant]),
@@ -34,13 +36,47 @@ pub fn connect(
 }
 
 /// Undoes [`connect`] (nothing to do once the tree is gone).
-pub fn disconnect(mut tree: Gd<SceneTree>, connections: Connections) {
+fn disconnect(mut tree: Gd<SceneTree>, connections: Connections) {
     if !tree.is_instance_valid() {
         return;
     }
     for (signal, callable) in connections {
         if tree.is_connected(signal, &callable) {
             tree.disconnect(signal, &callable);
+        }
+    }
+}
+
+/// Listening to the running tree's signals, made again when the tree is replaced.
+#[derive(Default)]
+pub struct Listener {
+    tree: RefCell<Option<(Gd<SceneTree>, Connections)>>,
+}
+
+impl Listener {
+    /// The tree, connecting `signals` to `on_signal` first if it is not listened to yet (or
+    /// was freed); the flag says whether it was. `None` without a SceneTree.
+    pub fn ensure(
+        &self,
+        signals: &[&'static str],
+        on_signal: fn(&str, &[&Variant]),
+    ) -> Option<(Gd<SceneTree>, bool)> {
+        if let Some((tree, _)) = self.tree.borrow().as_ref()
+            && tree.is_instance_valid()
+        {
+            return Some((tree.clone(), false));
+        }
+        let mut tree = current()?;
+        let connections = connect(&mut tree, signals, on_signal);
+        *self.tree.borrow_mut() = Some((tree.clone(), connections));
+        Some((tree, true))
+    }
+
+    /// Stops listening (at shutdown).
+    pub fn stop(&self) {
+        let listened = self.tree.borrow_mut().take();
+        if let Some((tree, connections)) = listened {
+            disconnect(tree, connections);
         }
     }
 }

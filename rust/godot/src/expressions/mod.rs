@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use godot::builtin::{Callable, Variant};
-use godot::classes::{Node, SceneTree};
+use godot::classes::Node;
 use godot::obj::Gd;
 use lua_runtime_core::Error;
 use lua_runtime_core::sexp::compile::is_operator_name;
@@ -50,7 +50,7 @@ pub struct Expressions {
     /// The node signals connected for the cache, with the callable to disconnect.
     connections: RefCell<HashMap<SignalWatch, Callable>>,
     /// The tree listened to, and the connections made to it.
-    tree: RefCell<Option<(Gd<SceneTree>, scene_tree::Connections)>>,
+    tree: scene_tree::Listener,
 }
 
 impl Default for Expressions {
@@ -62,7 +62,7 @@ impl Default for Expressions {
             )),
             operators: RefCell::default(),
             connections: RefCell::default(),
-            tree: RefCell::default(),
+            tree: scene_tree::Listener::default(),
         }
     }
 }
@@ -170,10 +170,7 @@ impl Expressions {
     pub fn stop(&self) {
         self.clear();
         self.operators.borrow_mut().clear();
-        let listened = self.tree.borrow_mut().take();
-        if let Some((tree, connections)) = listened {
-            scene_tree::disconnect(tree, connections);
-        }
+        self.tree.stop();
     }
 
     /// Makes and undoes the node-signal connections the cache asks for.
@@ -209,15 +206,8 @@ impl Expressions {
 
     /// Listens to the scene tree from the first evaluation on.
     fn listen(&self) {
-        if self.tree.borrow().is_some() {
-            return;
-        }
-        let Some(mut tree) = scene_tree::current() else {
-            return;
-        };
-        let signals = ["node_added", "node_removed", "node_renamed"];
-        let connections = scene_tree::connect(&mut tree, &signals, tree_signal);
-        *self.tree.borrow_mut() = Some((tree, connections));
+        self.tree
+            .ensure(&["node_added", "node_removed", "node_renamed"], tree_signal);
     }
 }
 

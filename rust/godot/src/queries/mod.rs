@@ -50,7 +50,7 @@ pub struct Answer {
 pub struct Queries {
     cache: RefCell<QueryCache<Answer>>,
     /// The tree listened to, and the connections made to it.
-    tree: RefCell<Option<(Gd<SceneTree>, scene_tree::Connections)>>,
+    tree: scene_tree::Listener,
     /// Set by a node event, so the `tree_changed` that follows it is known not to be a move
     /// (see [`watch`]).
     explained: Cell<u8>,
@@ -62,7 +62,7 @@ impl Default for Queries {
     fn default() -> Self {
         Queries {
             cache: RefCell::new(QueryCache::new(CAPACITY)),
-            tree: RefCell::new(None),
+            tree: scene_tree::Listener::default(),
             explained: Cell::new(0),
             check_members: Cell::new(true),
         }
@@ -102,26 +102,20 @@ impl Queries {
 
     /// Stops listening to the tree (at shutdown).
     pub fn stop(&self) {
-        let listened = self.tree.borrow_mut().take();
-        if let Some((tree, connections)) = listened {
-            scene_tree::disconnect(tree, connections);
-        }
+        self.tree.stop();
         self.cache.borrow_mut().clear();
     }
 
     /// The scene tree, listened to from the first query on.
     fn tree(&self) -> mlua::Result<Gd<SceneTree>> {
-        if let Some((tree, _)) = self.tree.borrow().as_ref()
-            && tree.is_instance_valid()
-        {
-            return Ok(tree.clone());
-        }
-        let mut tree = scene_tree::current()
+        let (tree, new) = self
+            .tree
+            .ensure(&watch::SIGNALS, watch::on_signal)
             .ok_or_else(|| mlua::Error::runtime("query: there is no SceneTree to ask"))?;
-        let connections = scene_tree::connect(&mut tree, &watch::SIGNALS, watch::on_signal);
-        // A new tree (the old one was freed): nothing cached is about it.
-        self.cache.borrow_mut().clear();
-        *self.tree.borrow_mut() = Some((tree.clone(), connections));
+        if new {
+            // A new tree (the old one was freed): nothing cached is about it.
+            self.cache.borrow_mut().clear();
+        }
         Ok(tree)
     }
 
