@@ -192,7 +192,7 @@ impl ExpressionCache {
         let name: Rc<str> = name.into();
         self.vars.insert(name.clone(), value);
         let keys = self.by_var.remove(&name);
-        self.invalidate_all(keys, &format!("var '{name}' changes"));
+        self.invalidate_all(keys, || format!("var '{name}' changes"));
     }
 
     /// `watch` fired: drops the results relying on it.
@@ -211,7 +211,7 @@ impl ExpressionCache {
                     .map(|(_, label)| format!("{label} changes ({})", watch.signal))
             });
             if let Some(cause) = cause {
-                self.invalidate(key, &cause);
+                self.invalidate(key, &cause.into());
             }
         }
     }
@@ -219,27 +219,31 @@ impl ExpressionCache {
     /// `node` is leaving the scene tree (or being freed in it).
     pub fn node_removed(&mut self, node: NodeId) {
         let keys = self.by_node.remove(&node);
-        self.invalidate_all(keys, "a node on its paths left the tree");
+        self.invalidate_all(keys, || "a node on its paths left the tree".into());
     }
 
     /// `node` was renamed.
     pub fn node_renamed(&mut self, node: NodeId) {
         let keys = self.by_node.remove(&node);
-        self.invalidate_all(keys, "a node on its paths was renamed");
+        self.invalidate_all(keys, || "a node on its paths was renamed".into());
         let keys = std::mem::take(&mut self.unresolved);
-        self.invalidate_all(Some(keys), "a node was renamed where a path led nowhere");
+        self.invalidate_all(Some(keys), || {
+            "a node was renamed where a path led nowhere".into()
+        });
     }
 
     /// A node entered the scene tree.
     pub fn node_added(&mut self) {
         let keys = std::mem::take(&mut self.unresolved);
-        self.invalidate_all(Some(keys), "a node was added where a path led nowhere");
+        self.invalidate_all(Some(keys), || {
+            "a node was added where a path led nowhere".into()
+        });
     }
 
     /// The user operator `name` was defined again.
     pub fn operator_defined(&mut self, name: &str) {
         let keys = self.by_operator.remove(name);
-        self.invalidate_all(keys, &format!("operator '{name}' was redefined"));
+        self.invalidate_all(keys, || format!("operator '{name}' was redefined"));
     }
 
     /// Connections to make and undo since the last call.
@@ -275,20 +279,23 @@ impl ExpressionCache {
         self.entries.is_empty()
     }
 
-    fn invalidate_all(&mut self, keys: Option<HashSet<Key>>, cause: &str) {
+    /// Drops the results at `keys`; `cause` (made only when there are any) says why.
+    fn invalidate_all(&mut self, keys: Option<HashSet<Key>>, cause: impl FnOnce() -> String) {
         self.epoch += 1;
-        let Some(keys) = keys else { return };
-        let cause: Rc<str> = cause.into();
+        let Some(keys) = keys.filter(|k| !k.is_empty()) else {
+            return;
+        };
+        let cause: Rc<str> = cause().into();
         for key in keys {
             self.invalidate(key, &cause);
         }
     }
 
-    fn invalidate(&mut self, key: Key, cause: &str) {
+    fn invalidate(&mut self, key: Key, cause: &Rc<str>) {
         if let Some(entry) = self.entries.peek_mut(&key)
             && entry.value.take().is_some()
         {
-            entry.expr.counts.borrow_mut().caused(&cause.into());
+            entry.expr.counts.borrow_mut().caused(cause);
             self.totals.invalidations += 1;
         }
     }
@@ -533,7 +540,7 @@ pub fn evaluate(
                 let cause = format!("{} changes", changed.label());
                 let mut cache = cache.borrow_mut();
                 cache.epoch += 1;
-                cache.invalidate(key, &cause);
+                cache.invalidate(key, &cause.into());
             }
         },
         Found::Miss => {}
