@@ -85,11 +85,21 @@ impl LuaObject {
         if let Some(m) = self.members.borrow().as_ref() {
             return m.clone();
         }
-        let members = names::with_bridge(|b| b.objects.members_of(object))
-            .unwrap_or_else(|| ObjectCaches::default().members_of(object));
+        let members = class_members(object);
         *self.members.borrow_mut() = Some(members.clone());
         members
     }
+}
+
+/// What `object`'s class (with its script) exposes, from the running state's cache.
+fn class_members(object: &Gd<Object>) -> Rc<Members> {
+    names::with_bridge(|b| b.objects.members_of(object))
+        .unwrap_or_else(|| ObjectCaches::default().members_of(object))
+}
+
+/// Whether `object`'s class (with its script) has the property `name`.
+pub fn declares_property(object: &Gd<Object>, name: &str) -> bool {
+    class_members(object).properties.contains_key(name)
 }
 
 impl ObjectCaches {

@@ -147,7 +147,7 @@ impl World for GodotWorld<'_> {
         let object = object(node).ok_or("the node was freed")?;
         let value = read(&object, property);
         let base = property.split(':').next().unwrap_or(property);
-        if value.is_nil() && !has_property(&object, base) {
+        if value.is_nil() && !crate::bridge::object::declares_property(&object, base) {
             return Err(format!(
                 "node '{}' ({}) has no property '{base}'",
                 name_of(&object),
@@ -268,11 +268,4 @@ fn read(object: &Gd<Object>, property: &str) -> Variant {
     } else {
         object.get(&crate::bridge::names::intern_str(property).value)
     }
-}
-
-fn has_property(object: &Gd<Object>, name: &str) -> bool {
-    object
-        .get_property_list()
-        .iter_shared()
-        .any(|p| p.get("name").is_some_and(|n| n.to_string() == name))
 }
