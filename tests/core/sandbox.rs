@@ -24,6 +24,29 @@ fn no_io_debug_ffi_or_package() {
     }
 }
 
+/// The runtime keeps LuaJIT's `ffi` for itself; no global path leads a script to it.
+#[cfg(feature = "luajit")]
+#[test]
+fn ffi_is_kept_for_the_runtime_only() {
+    let host = LuaHost::new().expect("Lua state");
+    let ffi: mlua::Table = host
+        .lua()
+        .named_registry_value(lua_runtime_core::host::FFI_REGISTRY_KEY)
+        .expect("the runtime keeps ffi");
+    assert!(ffi.contains_key("cast").expect("ffi.cast"));
+    assert_eq!(
+        eval_str(
+            &host,
+            "local found = 'nil' \
+             for k, v in pairs(_G) do \
+               if type(v) == 'table' and rawget(v, 'cdef') then found = k end \
+             end \
+             return found"
+        ),
+        "nil"
+    );
+}
+
 #[test]
 fn os_keeps_only_the_clock() {
     let host = LuaHost::new().expect("Lua state");

@@ -15,6 +15,8 @@ mod sandbox;
 pub mod tasks;
 pub mod unused;
 
+pub use sandbox::FFI_REGISTRY_KEY;
+
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;

@@ -39,6 +39,9 @@ dofile, loadfile = nil, nil
 string.dump = nil
 
 local raw_jit = jit
+-- LuaJIT's FFI is for the runtime's own fast paths: scripts never see it.
+local raw_ffi = ffi
+ffi = nil
 if jit then
   jit = { version = jit.version, version_num = jit.version_num, os = jit.os, arch = jit.arch,
           status = jit.status }
@@ -121,7 +124,7 @@ if setfenv then
   end
 end
 
-return bind, raw_jit
+return bind, raw_jit, raw_ffi
 "#;
 
 /// Whether `value` is a Lua function of a script's: not a C function, nor one of the runtime's
@@ -139,13 +142,19 @@ fn is_script_function(value: Value) -> bool {
         })
 }
 
+/// Where the runtime keeps LuaJIT's `ffi` library (a named registry value): scripts cannot
+/// reach the registry, so only the runtime's own Lua code, given the library by the host,
+/// uses it.
+pub const FFI_REGISTRY_KEY: &str = "lua_runtime.ffi";
+
 /// A new Lua state with the sandbox applied. `tick` is the time budget's tick (see
 /// [`super::budget`]); returns the state, its `bind` function and (under LuaJIT) the whole
-/// `jit` library, which scripts only see a part of.
+/// `jit` library, which scripts only see a part of. Under LuaJIT the `ffi` library is opened
+/// for the runtime and kept under [`FFI_REGISTRY_KEY`], out of the scripts' reach.
 pub fn new_sandboxed_lua(
     tick: impl FnOnce(&Lua) -> mlua::Result<Function>,
 ) -> mlua::Result<(Lua, Function, Option<mlua::Table>)> {
-    let lua = Lua::new_with(libraries(), LuaOptions::default())?;
+    let lua = open_libraries()?;
     let tick = tick(&lua)?;
     let instrument = lua.create_function(|_, text: mlua::LuaString| {
         let text = text.to_str()?;
@@ -155,9 +164,24 @@ pub fn new_sandboxed_lua(
         })
     })?;
     let is_script = lua.create_function(|_, value: Value| Ok(is_script_function(value)))?;
-    let (bind, jit): (Function, Option<mlua::Table>) = lua
+    let (bind, jit, ffi): (Function, Option<mlua::Table>, Option<mlua::Table>) = lua
         .load(NARROW)
         .set_name("=sandbox")
         .call((instrument, tick, is_script))?;
+    if let Some(ffi) = ffi {
+        lua.set_named_registry_value(FFI_REGISTRY_KEY, ffi)?;
+    }
     Ok((lua, bind, jit))
+}
+
+#[cfg(feature = "luajit")]
+fn open_libraries() -> mlua::Result<Lua> {
+    // SAFETY: `ffi` can do anything C can; it is unsafe to hand to scripts, which is why
+    // `NARROW` removes the global before any script runs and only the registry keeps it.
+    Ok(unsafe { Lua::unsafe_new_with(libraries() | StdLib::FFI, LuaOptions::default()) })
+}
+
+#[cfg(feature = "lua54")]
+fn open_libraries() -> mlua::Result<Lua> {
+    Lua::new_with(libraries(), LuaOptions::default())
 }
