@@ -9,7 +9,6 @@ use mlua::{Function, IntoLuaMulti, Table};
 
 use crate::batch::Kind;
 use crate::bridge::convert;
-use crate::bridge::object::LuaObject;
 use crate::running::Instance;
 use crate::state;
 
@@ -113,7 +112,14 @@ impl INode for LuaScriptNode {
     }
 
     fn input(&mut self, event: Gd<InputEvent>) {
-        self.call_back("_input", LuaObject::new(event.upcast::<Object>()));
+        let Some(state) = state::existing() else {
+            return;
+        };
+        let Ok(event) = crate::bridge::pool::wrap(state.host.lua(), event.upcast::<Object>())
+        else {
+            return;
+        };
+        self.call_back("_input", event);
     }
 
     fn exit_tree(&mut self) {

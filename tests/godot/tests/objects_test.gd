@@ -132,12 +132,14 @@ func test_names_are_interned_and_counted() -> void:
 	var node := Node2D.new()
 	add_child(node)
 	LuaRuntime.set_var("v", node)
-	LuaRuntime.exec("for i = 1, 10 do v.position = v.position + Vector2(1, 0) end")
+	LuaRuntime.exec("for i = 1, 10 do v.position = v.position + Vector2(1, 0); v:get_index() end")
 	var before: Dictionary = LuaRuntime.get_stats()["names"]
-	LuaRuntime.exec("for i = 1, 100 do v.position = v.position + Vector2(1, 0) end")
+	LuaRuntime.exec("for i = 1, 100 do v.position = v.position + Vector2(1, 0); v:get_index() end")
 	var after: Dictionary = LuaRuntime.get_stats()["names"]
 	check_eq(after["interned"], before["interned"], "no new names for repeated access")
-	check(after["hits"] >= before["hits"] + 200, "each access is a cache hit (%d -> %d)" % [before["hits"], after["hits"]])
+	# `position` takes the fast path, which keeps the name's id on the Lua side; the method
+	# lookup goes through the name cache.
+	check(after["hits"] >= before["hits"] + 100, "each method lookup is a cache hit (%d -> %d)" % [before["hits"], after["hits"]])
 	check(after["interned"] > 0, "names are counted")
 	check_eq(node.position, Vector2(110, 0), "the accesses worked")
 	node.queue_free()

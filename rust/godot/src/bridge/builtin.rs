@@ -97,12 +97,15 @@ fn call_method(
     text: &str,
     args: &[Value],
 ) -> mlua::Result<Value> {
-    let Value::UserData(ud) = receiver else {
-        return Err(receiver_error(text, receiver));
+    let ud = match receiver {
+        Value::UserData(ud) => Some(ud),
+        // `Vector2`, `Vector3` and `Color` (tables) have no methods that change them.
+        Value::Table(t) if super::math::kind_of(t).is_some() => None,
+        _ => return Err(receiver_error(text, receiver)),
     };
     let variants = arguments(args).map_err(|(i, e)| argument_error(text, i, &e))?;
     // Packed arrays are values: their mutating methods must change the one Lua holds.
-    if let Ok(mut held) = ud.borrow_mut::<LuaVariant>()
+    if let Some(Ok(mut held)) = ud.map(AnyUserData::borrow_mut::<LuaVariant>)
         && is_packed(held.0.get_type())
     {
         let ty = held.0.get_type();
@@ -328,23 +331,6 @@ fn equal(a: &Value, b: &Value) -> bool {
     }
 }
 
-/// `%`, `<` and `<=` through the engine: shared by [`LuaVariant`] and the native vector types
-/// (which do `+ - * /` themselves).
-macro_rules! engine_comparisons {
-    ($methods:ident) => {
-        $methods.add_meta_function(MetaMethod::Mod, |lua, (a, b): (Value, Value)| {
-            $crate::bridge::builtin::operate(lua, VariantOperator::MODULO, "%", &a, &b)
-        });
-        $methods.add_meta_function(MetaMethod::Lt, |lua, (a, b): (Value, Value)| {
-            $crate::bridge::builtin::operate(lua, VariantOperator::LESS, "<", &a, &b)
-        });
-        $methods.add_meta_function(MetaMethod::Le, |lua, (a, b): (Value, Value)| {
-            $crate::bridge::builtin::operate(lua, VariantOperator::LESS_EQUAL, "<=", &a, &b)
-        });
-    };
-}
-pub(crate) use engine_comparisons;
-
 impl UserData for LuaVariant {
     fn add_methods<M: mlua::UserDataMethods<Self>>(methods: &mut M) {
         methods.add_meta_method(MetaMethod::Index, |lua, this, key: Value| {
@@ -392,7 +378,15 @@ impl UserData for LuaVariant {
         methods.add_meta_function(MetaMethod::Unm, |lua, (a, _b): (Value, Value)| {
             operate(lua, VariantOperator::NEGATE, "-", &a, &Value::Nil)
         });
-        engine_comparisons!(methods);
+        methods.add_meta_function(MetaMethod::Mod, |lua, (a, b): (Value, Value)| {
+            operate(lua, VariantOperator::MODULO, "%", &a, &b)
+        });
+        methods.add_meta_function(MetaMethod::Lt, |lua, (a, b): (Value, Value)| {
+            operate(lua, VariantOperator::LESS, "<", &a, &b)
+        });
+        methods.add_meta_function(MetaMethod::Le, |lua, (a, b): (Value, Value)| {
+            operate(lua, VariantOperator::LESS_EQUAL, "<=", &a, &b)
+        });
     }
 }
 

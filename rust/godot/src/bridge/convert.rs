@@ -1,7 +1,7 @@
 //! Variant <-> Lua value.
 //!
 //! Integers stay integers and floats stay floats both ways. Strings and StringNames become Lua
-//! strings; `Vector2`, `Vector3` and `Color` become native Lua values with fast operators;
+//! strings; `Vector2`, `Vector3` and `Color` become Lua tables with Lua-side operators;
 //! objects become [`LuaObject`]s; every other type (arrays, dictionaries, packed arrays,
 //! transforms, callables, ...) becomes a [`LuaVariant`] that converts back unchanged, so a
 //! round trip through Lua loses nothing. Lua tables go to Godot as an Array when they are
@@ -15,7 +15,6 @@ use godot::obj::Gd;
 use mlua::{AnyUserData, Lua, Table, Value};
 
 use super::builtin::LuaVariant;
-use super::math::{LuaColor, LuaVector2, LuaVector3};
 use super::object::LuaObject;
 
 /// Nesting deeper than this is treated as a cycle.
@@ -38,18 +37,9 @@ pub fn to_lua(lua: &Lua, value: &Variant) -> mlua::Result<Value> {
             Ok(s) => Some(Value::String(lua.create_string(s.to_string())?)),
             Err(_) => None,
         },
-        VariantType::VECTOR2 => match value.try_to() {
-            Ok(v) => Some(Value::UserData(lua.create_userdata(LuaVector2(v))?)),
-            Err(_) => None,
-        },
-        VariantType::VECTOR3 => match value.try_to() {
-            Ok(v) => Some(Value::UserData(lua.create_userdata(LuaVector3(v))?)),
-            Err(_) => None,
-        },
-        VariantType::COLOR => match value.try_to() {
-            Ok(c) => Some(Value::UserData(lua.create_userdata(LuaColor(c))?)),
-            Err(_) => None,
-        },
+        VariantType::VECTOR2 | VariantType::VECTOR3 | VariantType::COLOR => {
+            super::math::to_lua(lua, value).transpose()?
+        }
         VariantType::CALLABLE => {
             if let Some(method) = value
                 .try_to::<godot::builtin::Callable>()
@@ -103,7 +93,10 @@ fn from_lua_depth(value: &Value, depth: usize) -> mlua::Result<Variant> {
         Value::Integer(i) => i.to_variant(),
         Value::Number(n) => n.to_variant(),
         Value::String(s) => GString::from(s.to_string_lossy().as_str()).to_variant(),
-        Value::Table(t) => table_to_variant(t, depth)?,
+        Value::Table(t) => match super::math::kind_of(t) {
+            Some(kind) => super::math::to_variant(kind, t)?,
+            None => table_to_variant(t, depth)?,
+        },
         Value::UserData(ud) => userdata_to_variant(ud)?,
         Value::Function(f) => {
             let state = crate::state::running()?;
@@ -165,15 +158,6 @@ pub fn table_to_dictionary(table: &Table) -> mlua::Result<Variant> {
 }
 
 fn userdata_to_variant(ud: &AnyUserData) -> mlua::Result<Variant> {
-    if let Ok(v) = ud.borrow::<LuaVector2>() {
-        return Ok(v.0.to_variant());
-    }
-    if let Ok(v) = ud.borrow::<LuaVector3>() {
-        return Ok(v.0.to_variant());
-    }
-    if let Ok(c) = ud.borrow::<LuaColor>() {
-        return Ok(c.0.to_variant());
-    }
     if let Ok(v) = ud.borrow::<LuaVariant>() {
         return Ok(v.0.clone());
     }

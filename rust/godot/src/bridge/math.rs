@@ -1,263 +1,345 @@
-//! `Vector2`, `Vector3` and `Color` for Lua: constructors, fields, operators, a few methods
-//! and the usual constants, with GDScript's names and semantics.
+//! `Vector2`, `Vector3` and `Color` for Lua: plain tables (`{x = 1, y = 2}`) with a shared
+//! metatable whose operators and common methods are Lua functions (`vectors.lua`), so LuaJIT
+//! compiles them inline and removes the tables that do not escape. Everything else a value of
+//! these types can do (other methods and members, operators with other types, `<`, `%`, `..`,
+//! exact float32 equality) goes to the engine through the functions installed here, with
+//! GDScript's names and semantics.
 
-use godot::builtin::{Color, Vector2, Vector3, real};
-use godot::builtin::{VariantOperator, VariantType};
+use godot::builtin::{Color, Variant, VariantOperator, VariantType, Vector2, Vector3, real};
 use godot::meta::ToGodot;
-use mlua::{Either, Lua, MetaMethod, UserData, UserDataFields, UserDataMethods, Value};
+use godot::obj::EngineEnum;
+use mlua::{Function, Lua, LuaString, Table, Value};
 
 use super::builtin::type_table;
 use super::describe;
 
-#[derive(Clone, Copy)]
-pub struct LuaVector2(pub Vector2);
-#[derive(Clone, Copy)]
-pub struct LuaVector3(pub Vector3);
-#[derive(Clone, Copy)]
-pub struct LuaColor(pub Color);
+const SOURCE: &str = include_str!("vectors.lua");
 
-/// Godot's own text for a value, so `tostring` prints what GDScript's `str()` would.
-fn godot_text(value: godot::builtin::Variant) -> String {
-    value.stringify().to_string()
+/// One of the three types Lua holds as tables.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum VectorKind {
+    Vector2,
+    Vector3,
+    Color,
 }
 
-/// The value inside a userdata of type `T`, if `value` is one.
-fn extract<T: UserData + Copy + 'static>(value: &Value) -> Option<T> {
-    match value {
-        Value::UserData(ud) => ud.borrow::<T>().ok().map(|b| *b),
-        _ => None,
-    }
-}
-
-fn number(value: &Value) -> Option<f64> {
-    match value {
-        Value::Integer(i) => Some(*i as f64),
-        Value::Number(n) => Some(*n),
-        _ => None,
-    }
-}
-
-/// What the native types do not do themselves goes to the engine: other methods and members
-/// (`v:snapped(...)`, `c.h`), operators with other types (`v * transform`), `<`, `%`, `..`.
-macro_rules! fallbacks {
-    ($methods:ident) => {
-        $methods.add_meta_method(MetaMethod::Index, |lua, this, key: Value| {
-            super::builtin::index(lua, &this.0.to_variant(), &key)
-        });
-        $methods.add_meta_method_mut(
-            MetaMethod::NewIndex,
-            |_, this, (key, value): (Value, Value)| {
-                let mut v = this.0.to_variant();
-                super::builtin::set(&mut v, &key, &value)?;
-                this.0 = v.try_to().map_err(mlua::Error::external)?;
-                Ok(())
-            },
-        );
-        super::builtin::engine_comparisons!($methods);
-        $methods.add_meta_function(MetaMethod::Concat, |lua, (a, b): (Value, Value)| {
-            super::builtin::concat(lua, &a, &b)
-        });
-    };
-}
-
-/// Fields, arithmetic, comparison and `tostring` shared by the vector types.
-macro_rules! vector_type {
-    ($lua_ty:ident, $godot_ty:ident, $name:literal, [$($field:ident),+]) => {
-        impl UserData for $lua_ty {
-            fn add_fields<F: UserDataFields<Self>>(fields: &mut F) {
-                $(
-                    fields.add_field_method_get(stringify!($field), |_, this| Ok(f64::from(this.0.$field)));
-                    fields.add_field_method_set(stringify!($field), |_, this, v: f64| {
-                        this.0.$field = v as real;
-                        Ok(())
-                    });
-                )+
-            }
-
-            fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
-                methods.add_meta_function(MetaMethod::Add, |lua, (a, b): (Value, Value)| {
-                    match (extract::<$lua_ty>(&a), extract::<$lua_ty>(&b)) {
-                        (Some(x), Some(y)) => Ok(Either::Left($lua_ty(x.0 + y.0))),
-                        _ => super::builtin::operate(lua, VariantOperator::ADD, "+", &a, &b).map(Either::Right),
-                    }
-                });
-                methods.add_meta_function(MetaMethod::Sub, |lua, (a, b): (Value, Value)| {
-                    match (extract::<$lua_ty>(&a), extract::<$lua_ty>(&b)) {
-                        (Some(x), Some(y)) => Ok(Either::Left($lua_ty(x.0 - y.0))),
-                        _ => super::builtin::operate(lua, VariantOperator::SUBTRACT, "-", &a, &b).map(Either::Right),
-                    }
-                });
-                methods.add_meta_function(MetaMethod::Mul, |lua, (a, b): (Value, Value)| {
-                    match (extract::<$lua_ty>(&a), extract::<$lua_ty>(&b), number(&a), number(&b)) {
-                        (Some(x), Some(y), _, _) => Ok(Either::Left($lua_ty(x.0 * y.0))),
-                        (Some(x), None, _, Some(k)) => Ok(Either::Left($lua_ty(x.0 * k as real))),
-                        (None, Some(y), Some(k), _) => Ok(Either::Left($lua_ty(y.0 * k as real))),
-                        _ => super::builtin::operate(lua, VariantOperator::MULTIPLY, "*", &a, &b).map(Either::Right),
-                    }
-                });
-                methods.add_meta_function(MetaMethod::Div, |lua, (a, b): (Value, Value)| {
-                    match (extract::<$lua_ty>(&a), extract::<$lua_ty>(&b), number(&b)) {
-                        (Some(x), Some(y), _) => Ok(Either::Left($lua_ty(x.0 / y.0))),
-                        (Some(x), None, Some(k)) => Ok(Either::Left($lua_ty(x.0 / k as real))),
-                        _ => super::builtin::operate(lua, VariantOperator::DIVIDE, "/", &a, &b).map(Either::Right),
-                    }
-                });
-                methods.add_meta_method(MetaMethod::Unm, |_, this, ()| Ok($lua_ty(-this.0)));
-                methods.add_meta_function(MetaMethod::Eq, |_, (a, b): (Value, Value)| {
-                    Ok(matches!((extract::<$lua_ty>(&a), extract::<$lua_ty>(&b)), (Some(x), Some(y)) if x.0 == y.0))
-                });
-                methods.add_meta_method(MetaMethod::ToString, |_, this, ()| Ok(godot_text(this.0.to_variant())));
-                fallbacks!(methods);
-                methods.add_method("length", |_, this, ()| Ok(f64::from(this.0.length())));
-                methods.add_method("length_squared", |_, this, ()| Ok(f64::from(this.0.length_squared())));
-                methods.add_method("normalized", |_, this, ()| Ok($lua_ty(this.0.normalized_or_zero())));
-                methods.add_method("abs", |_, this, ()| Ok($lua_ty(this.0.abs())));
-                methods.add_method("dot", |_, this, other: Value| {
-                    let o = extract::<$lua_ty>(&other).ok_or_else(|| expected($name, "dot", &other))?;
-                    Ok(f64::from(this.0.dot(o.0)))
-                });
-                methods.add_method("distance_to", |_, this, other: Value| {
-                    let o = extract::<$lua_ty>(&other).ok_or_else(|| expected($name, "distance_to", &other))?;
-                    Ok(f64::from(this.0.distance_to(o.0)))
-                });
-                methods.add_method("lerp", |_, this, (other, weight): (Value, f64)| {
-                    let o = extract::<$lua_ty>(&other).ok_or_else(|| expected($name, "lerp", &other))?;
-                    Ok($lua_ty(this.0.lerp(o.0, weight as real)))
-                });
-            }
+impl VectorKind {
+    fn of_type(ty: VariantType) -> Option<Self> {
+        match ty {
+            VariantType::VECTOR2 => Some(VectorKind::Vector2),
+            VariantType::VECTOR3 => Some(VectorKind::Vector3),
+            VariantType::COLOR => Some(VectorKind::Color),
+            _ => None,
         }
-    };
-}
-
-fn expected(type_name: &str, method: &str, got: &Value) -> mlua::Error {
-    mlua::Error::runtime(format!(
-        "{type_name}.{method}: expected a {type_name}, got {}",
-        describe(got)
-    ))
-}
-
-vector_type!(LuaVector2, Vector2, "Vector2", [x, y]);
-vector_type!(LuaVector3, Vector3, "Vector3", [x, y, z]);
-
-impl UserData for LuaColor {
-    fn add_fields<F: UserDataFields<Self>>(fields: &mut F) {
-        macro_rules! channel {
-            ($($c:ident),+) => {$(
-                fields.add_field_method_get(stringify!($c), |_, this| Ok(f64::from(this.0.$c)));
-                fields.add_field_method_set(stringify!($c), |_, this, v: f64| {
-                    this.0.$c = v as f32;
-                    Ok(())
-                });
-            )+};
-        }
-        channel!(r, g, b, a);
     }
 
-    fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
-        methods.add_meta_function(MetaMethod::Add, |lua, (a, b): (Value, Value)| {
-            match (extract::<LuaColor>(&a), extract::<LuaColor>(&b)) {
-                (Some(x), Some(y)) => Ok(Either::Left(LuaColor(x.0 + y.0))),
-                _ => super::builtin::operate(lua, VariantOperator::ADD, "+", &a, &b)
-                    .map(Either::Right),
+    pub fn name(self) -> &'static str {
+        match self {
+            VectorKind::Vector2 => "Vector2",
+            VectorKind::Vector3 => "Vector3",
+            VectorKind::Color => "Color",
+        }
+    }
+
+    fn fields(self) -> &'static [&'static str] {
+        match self {
+            VectorKind::Vector2 => &["x", "y"],
+            VectorKind::Vector3 => &["x", "y", "z"],
+            VectorKind::Color => &["r", "g", "b", "a"],
+        }
+    }
+}
+
+/// The metatables and makers of the three types, and their field names as Lua strings (a
+/// string made once is pushed without allocating).
+pub struct Vectors {
+    metas: [Table; 3],
+    makers: [Function; 3],
+    keys: [[Option<LuaString>; 4]; 3],
+}
+
+const KINDS: [VectorKind; 3] = [VectorKind::Vector2, VectorKind::Vector3, VectorKind::Color];
+
+impl Vectors {
+    /// Loads `vectors.lua` and installs the `Vector2`, `Vector3` and `Color` globals.
+    pub fn install(lua: &Lua) -> mlua::Result<Self> {
+        let exports: Table = lua
+            .load(SOURCE)
+            .set_name("=vectors")
+            .call(engine_functions(lua)?)?;
+        let globals = lua.globals();
+        for (global, maker) in [
+            (VariantType::VECTOR2, "new2"),
+            (VariantType::VECTOR3, "new3"),
+            (VariantType::COLOR, "new_color"),
+        ] {
+            let table = type_table(lua, global, None)?;
+            if let Some(meta) = table.metatable() {
+                let fallback: Function = meta.raw_get("__call")?;
+                let make: Function = exports.get::<Function>(maker)?.call(fallback)?;
+                meta.raw_set("__call", make)?;
             }
-        });
-        methods.add_meta_function(MetaMethod::Sub, |lua, (a, b): (Value, Value)| {
-            match (extract::<LuaColor>(&a), extract::<LuaColor>(&b)) {
-                (Some(x), Some(y)) => Ok(Either::Left(LuaColor(x.0 - y.0))),
-                _ => super::builtin::operate(lua, VariantOperator::SUBTRACT, "-", &a, &b)
-                    .map(Either::Right),
+            globals.set(super::builtin::type_name(global), table)?;
+        }
+        let keys = KINDS.map(|kind| {
+            let mut keys: [Option<LuaString>; 4] = Default::default();
+            for (slot, field) in keys.iter_mut().zip(kind.fields()) {
+                *slot = lua.create_string(field).ok();
             }
+            keys
         });
-        methods.add_meta_function(MetaMethod::Mul, |lua, (a, b): (Value, Value)| {
-            match (
-                extract::<LuaColor>(&a),
-                extract::<LuaColor>(&b),
-                number(&a),
-                number(&b),
-            ) {
-                (Some(x), Some(y), _, _) => Ok(Either::Left(LuaColor(x.0 * y.0))),
-                (Some(x), None, _, Some(k)) => Ok(Either::Left(LuaColor(x.0 * k as f32))),
-                (None, Some(y), Some(k), _) => Ok(Either::Left(LuaColor(y.0 * k as f32))),
-                _ => super::builtin::operate(lua, VariantOperator::MULTIPLY, "*", &a, &b)
-                    .map(Either::Right),
-            }
-        });
-        methods.add_meta_function(MetaMethod::Eq, |_, (a, b): (Value, Value)| {
-            Ok(matches!((extract::<LuaColor>(&a), extract::<LuaColor>(&b)), (Some(x), Some(y)) if x.0 == y.0))
-        });
-        methods.add_meta_method(MetaMethod::ToString, |_, this, ()| {
-            Ok(format!("{}", this.0))
-        });
-        fallbacks!(methods);
-        methods.add_method("lerp", |_, this, (other, weight): (Value, f64)| {
-            let o = extract::<LuaColor>(&other).ok_or_else(|| expected("Color", "lerp", &other))?;
-            Ok(LuaColor(this.0.lerp(o.0, weight)))
-        });
-        methods.add_method("to_html", |_, this, with_alpha: Option<bool>| {
-            let html = if with_alpha.unwrap_or(true) {
-                this.0.to_html()
-            } else {
-                this.0.to_html_without_alpha()
+        Ok(Vectors {
+            metas: [
+                exports.get("Vector2")?,
+                exports.get("Vector3")?,
+                exports.get("Color")?,
+            ],
+            makers: [
+                exports.get("vec2")?,
+                exports.get("vec3")?,
+                exports.get("color")?,
+            ],
+            keys,
+        })
+    }
+
+    /// The metatable of one of the three types.
+    pub fn meta(&self, kind: VectorKind) -> &Table {
+        &self.metas[kind as usize]
+    }
+
+    /// Which of the three types `table` is, if any.
+    pub fn kind(&self, table: &Table) -> Option<VectorKind> {
+        let meta = table.metatable()?;
+        KINDS
+            .into_iter()
+            .zip(&self.metas)
+            .find_map(|(kind, m)| (*m == meta).then_some(kind))
+    }
+
+    /// The value as a Lua table.
+    pub fn to_lua(&self, kind: VectorKind, value: &Variant) -> Option<mlua::Result<Value>> {
+        make(&self.makers[kind as usize], kind, value)
+    }
+
+    fn components(&self, kind: VectorKind, table: &Table) -> mlua::Result<[f64; 4]> {
+        let mut out = [0.0; 4];
+        for ((slot, key), field) in out
+            .iter_mut()
+            .zip(&self.keys[kind as usize])
+            .zip(kind.fields())
+        {
+            let value: Value = match key {
+                Some(key) => table.raw_get(key)?,
+                None => table.raw_get(*field)?,
             };
-            Ok(html.to_string())
-        });
+            *slot = component(kind, field, &value)?;
+        }
+        Ok(out)
     }
 }
 
-/// The arguments as numbers when all of them are numbers and there are `counts` of them.
-fn numbers<const N: usize>(args: &[Value], counts: &[usize]) -> Option<[f64; N]> {
-    if !counts.contains(&args.len()) {
-        return None;
+fn component(kind: VectorKind, field: &str, value: &Value) -> mlua::Result<f64> {
+    match value {
+        Value::Integer(i) => Ok(*i as f64),
+        Value::Number(n) => Ok(*n),
+        other => Err(mlua::Error::runtime(format!(
+            "{}.{field} is a {}, not a number",
+            kind.name(),
+            describe(other)
+        ))),
     }
-    let mut out = [0.0; N];
-    for (slot, arg) in out.iter_mut().zip(args) {
-        *slot = number(arg)?;
-    }
-    Some(out)
 }
 
-/// Installs `Vector2`, `Vector3` and `Color` as globals. Their constructors build the usual
-/// shapes (`Vector2(x, y)`, `Color(r, g, b[, a])`, a copy) natively and leave every other
-/// shape (`Vector2(v2i)`, `Color("red")`, `Color(c, 0.5)`) to the engine's constructors.
-pub fn install(lua: &Lua) -> mlua::Result<()> {
-    let globals = lua.globals();
+fn variant_of(kind: VectorKind, [a, b, c, d]: [f64; 4]) -> Variant {
+    match kind {
+        VectorKind::Vector2 => Vector2::new(a as real, b as real).to_variant(),
+        VectorKind::Vector3 => Vector3::new(a as real, b as real, c as real).to_variant(),
+        VectorKind::Color => Color::from_rgba(a as f32, b as f32, c as f32, d as f32).to_variant(),
+    }
+}
 
-    let new_v2 = lua.create_function(|_, args: mlua::Variadic<Value>| {
-        if let [v] = &args[..] {
-            return Ok(extract::<LuaVector2>(v));
+/// Which of the three types `table` is, if any: through the running state's metatables, or,
+/// without one (at shutdown), the type number each metatable keeps at `[1]`.
+pub fn kind_of(table: &Table) -> Option<VectorKind> {
+    match crate::state::existing() {
+        Some(state) => state.bridge.vectors.kind(table),
+        None => {
+            let ty: i64 = table.metatable()?.raw_get(1).ok()?;
+            VectorKind::of_type(VariantType::from_ord(i32::try_from(ty).ok()?))
         }
-        Ok(numbers::<2>(&args, &[0, 2])
-            .map(|[x, y]| LuaVector2(Vector2::new(x as real, y as real))))
-    })?;
-    globals.set(
-        "Vector2",
-        type_table(lua, VariantType::VECTOR2, Some(new_v2))?,
-    )?;
+    }
+}
 
-    let new_v3 = lua.create_function(|_, args: mlua::Variadic<Value>| {
-        if let [v] = &args[..] {
-            return Ok(extract::<LuaVector3>(v));
+/// A table of one of the three types as a Godot value.
+///
+/// # Errors
+/// A component that is not a number.
+pub fn to_variant(kind: VectorKind, table: &Table) -> mlua::Result<Variant> {
+    let components = match crate::state::existing() {
+        Some(state) => state.bridge.vectors.components(kind, table)?,
+        None => {
+            let mut out = [0.0; 4];
+            for (slot, field) in out.iter_mut().zip(kind.fields()) {
+                *slot = component(kind, field, &table.raw_get(*field)?)?;
+            }
+            out
         }
-        Ok(numbers::<3>(&args, &[0, 3])
-            .map(|[x, y, z]| LuaVector3(Vector3::new(x as real, y as real, z as real))))
-    })?;
-    globals.set(
-        "Vector3",
-        type_table(lua, VariantType::VECTOR3, Some(new_v3))?,
-    )?;
+    };
+    Ok(variant_of(kind, components))
+}
 
-    let new_color = lua.create_function(|_, args: mlua::Variadic<Value>| {
-        if let [v] = &args[..] {
-            return Ok(extract::<LuaColor>(v));
+/// A Godot `Vector2`, `Vector3` or `Color` as a Lua table; `None` for other types.
+pub fn to_lua(lua: &Lua, value: &Variant) -> Option<mlua::Result<Value>> {
+    let kind = VectorKind::of_type(value.get_type())?;
+    match crate::state::existing() {
+        Some(state) => state.bridge.vectors.to_lua(kind, value),
+        None => {
+            let makers: Table = lua.named_registry_value(MAKERS).ok()?;
+            make(&makers.raw_get(kind as usize + 1).ok()?, kind, value)
         }
-        Ok(numbers::<4>(&args, &[0, 3, 4]).map(|[r, g, b, a]| {
-            let alpha = if args.len() == 4 { a } else { 1.0 };
-            LuaColor(Color::from_rgba(r as f32, g as f32, b as f32, alpha as f32))
-        }))
-    })?;
-    globals.set(
-        "Color",
-        type_table(lua, VariantType::COLOR, Some(new_color))?,
-    )?;
+    }
+}
+
+/// `value` (of `kind`) made into a table by `maker`; `None` if it is not of that type.
+fn make(maker: &Function, kind: VectorKind, value: &Variant) -> Option<mlua::Result<Value>> {
+    Some(match kind {
+        VectorKind::Vector2 => {
+            let v: Vector2 = value.try_to().ok()?;
+            maker.call((f64::from(v.x), f64::from(v.y)))
+        }
+        VectorKind::Vector3 => {
+            let v: Vector3 = value.try_to().ok()?;
+            maker.call((f64::from(v.x), f64::from(v.y), f64::from(v.z)))
+        }
+        VectorKind::Color => {
+            let c: Color = value.try_to().ok()?;
+            maker.call((
+                f64::from(c.r),
+                f64::from(c.g),
+                f64::from(c.b),
+                f64::from(c.a),
+            ))
+        }
+    })
+}
+
+/// The makers, for conversions made without a running state.
+const MAKERS: &str = "lua_runtime.vector_makers";
+
+/// Writes a changed Godot value back into its table (after `c.h = 0.5` and the like).
+fn write_back(kind: VectorKind, table: &Table, value: &Variant) -> mlua::Result<()> {
+    let components: [f64; 4] = match kind {
+        VectorKind::Vector2 => {
+            let v: Vector2 = value.try_to().map_err(mlua::Error::external)?;
+            [f64::from(v.x), f64::from(v.y), 0.0, 0.0]
+        }
+        VectorKind::Vector3 => {
+            let v: Vector3 = value.try_to().map_err(mlua::Error::external)?;
+            [f64::from(v.x), f64::from(v.y), f64::from(v.z), 0.0]
+        }
+        VectorKind::Color => {
+            let c: Color = value.try_to().map_err(mlua::Error::external)?;
+            [
+                f64::from(c.r),
+                f64::from(c.g),
+                f64::from(c.b),
+                f64::from(c.a),
+            ]
+        }
+    };
+    for (field, value) in kind.fields().iter().zip(components) {
+        table.raw_set(*field, value)?;
+    }
     Ok(())
+}
+
+/// The table of one of the three types, or an error naming what it should have been.
+fn receiver(table: &Table) -> mlua::Result<VectorKind> {
+    kind_of(table).ok_or_else(|| mlua::Error::runtime("expected a Vector2, Vector3 or Color"))
+}
+
+/// The Rust half `vectors.lua` receives: engine fallbacks and the operator codes.
+fn engine_functions(lua: &Lua) -> mlua::Result<Table> {
+    let engine = lua.create_table()?;
+    engine.raw_set(
+        "index",
+        lua.create_function(|lua, (table, key): (Table, Value)| {
+            receiver(&table)?;
+            super::builtin::index(lua, &super::convert::from_lua(&Value::Table(table))?, &key)
+        })?,
+    )?;
+    engine.raw_set(
+        "newindex",
+        lua.create_function(|_, (table, key, value): (Table, Value, Value)| {
+            let kind = receiver(&table)?;
+            let mut variant = to_variant(kind, &table)?;
+            super::builtin::set(&mut variant, &key, &value)?;
+            write_back(kind, &table, &variant)
+        })?,
+    )?;
+    engine.raw_set(
+        "operate",
+        lua.create_function(|lua, (op, symbol, a, b): (i32, String, Value, Value)| {
+            super::builtin::operate(lua, VariantOperator::from_ord(op), &symbol, &a, &b)
+        })?,
+    )?;
+    engine.raw_set(
+        "equal",
+        lua.create_function(|_, (a, b): (Value, Value)| {
+            let (x, y) = (super::convert::from_lua(&a)?, super::convert::from_lua(&b)?);
+            Ok(x.evaluate(&y, VariantOperator::EQUAL)
+                .is_some_and(|r| r.booleanize()))
+        })?,
+    )?;
+    engine.raw_set(
+        "tostring",
+        lua.create_function(|_, table: Table| {
+            let kind = receiver(&table)?;
+            let value = to_variant(kind, &table)?;
+            Ok(match kind {
+                VectorKind::Color => format!("{}", value.try_to::<Color>().unwrap_or_default()),
+                _ => value.stringify().to_string(),
+            })
+        })?,
+    )?;
+    engine.raw_set(
+        "concat",
+        lua.create_function(|lua, (a, b): (Value, Value)| super::builtin::concat(lua, &a, &b))?,
+    )?;
+    engine.raw_set(
+        "expected",
+        lua.create_function(|_, (type_name, method, got): (String, String, Value)| {
+            Err::<(), _>(mlua::Error::runtime(format!(
+                "{type_name}.{method}: expected a {type_name}, got {}",
+                describe(&got)
+            )))
+        })?,
+    )?;
+    for (name, op) in [
+        ("ADD", VariantOperator::ADD),
+        ("SUBTRACT", VariantOperator::SUBTRACT),
+        ("MULTIPLY", VariantOperator::MULTIPLY),
+        ("DIVIDE", VariantOperator::DIVIDE),
+        ("NEGATE", VariantOperator::NEGATE),
+        ("MODULO", VariantOperator::MODULO),
+        ("LESS", VariantOperator::LESS),
+        ("LESS_EQUAL", VariantOperator::LESS_EQUAL),
+    ] {
+        engine.raw_set(name, op.ord())?;
+    }
+    for ty in [
+        VariantType::VECTOR2,
+        VariantType::VECTOR3,
+        VariantType::COLOR,
+    ] {
+        engine.raw_set(super::builtin::type_name(ty).to_uppercase(), ty.ord())?;
+    }
+    Ok(engine)
+}
+
+/// Keeps the makers where conversions without a running state find them.
+pub fn remember_makers(lua: &Lua, vectors: &Vectors) -> mlua::Result<()> {
+    let makers = lua.create_sequence_from(vectors.makers.iter().cloned())?;
+    lua.set_named_registry_value(MAKERS, makers)
 }

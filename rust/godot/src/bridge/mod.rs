@@ -2,7 +2,7 @@
 //!
 //! - [`convert`]: Variant <-> Lua value.
 //! - [`builtin`]: builtin types (`Vector2i`, `Array`, `Transform3D`, ...) and their globals.
-//! - [`math`]: `Vector2`, `Vector3` and `Color` as native Lua values with fast operators.
+//! - [`math`]: `Vector2`, `Vector3` and `Color` as Lua tables with Lua-side operators.
 //! - [`object`]: engine objects as Lua userdata (`obj.prop`, `obj:method()`, `obj.signal`).
 //! - [`classes`]: classes, singletons, global enums and autoloads as globals.
 //! - [`callable`]: Lua functions as Godot Callables.
@@ -11,12 +11,14 @@
 //! - [`names`]: interned member names.
 //! - [`pool`]: one Lua wrapper per engine object while Lua holds it.
 //! - [`ffi`]: the engine's dynamic Variant operations, without panics.
+//! - [`fast`]: hot properties read and written through LuaJIT's FFI.
 //! - [`instance`]: the `self` table a script's callbacks receive.
 
 pub mod builtin;
 pub mod callable;
 pub mod classes;
 pub mod convert;
+pub mod fast;
 pub mod ffi;
 pub mod instance;
 pub mod math;
@@ -36,6 +38,8 @@ pub struct Bridge {
     pub builtins: builtin::BuiltinCaches,
     pub names: names::Names,
     pub pool: pool::ValuePool,
+    pub vectors: math::Vectors,
+    pub fast: fast::FastPath,
 }
 
 impl Bridge {
@@ -44,7 +48,10 @@ impl Bridge {
         let globals = lua.globals();
         globals.set("print", print_function(lua)?)?;
         globals.set("require", require_function(lua)?)?;
-        math::install(lua)?;
+        let vectors = math::Vectors::install(lua)?;
+        math::remember_makers(lua, &vectors)?;
+        // Before any object wrapper exists: the first one fixes the wrappers' metatable.
+        let fast = fast::FastPath::install(lua, &vectors)?;
         builtin::install(lua)?;
         utility::install(lua)?;
         classes::install(lua)?;
@@ -58,6 +65,8 @@ impl Bridge {
             builtins: builtin::BuiltinCaches::default(),
             names: names::Names::default(),
             pool: pool::ValuePool::new(lua)?,
+            vectors,
+            fast,
         })
     }
 }
@@ -83,18 +92,16 @@ pub fn text_argument(
 pub fn describe(value: &Value) -> String {
     match value {
         Value::UserData(ud) => userdata_name(ud),
+        Value::Table(t) => match math::kind_of(t) {
+            Some(kind) => kind.name().into(),
+            None => "table".into(),
+        },
         other => lua_runtime_core::host::lua_type_name(other).to_owned(),
     }
 }
 
 fn userdata_name(ud: &AnyUserData) -> String {
-    if ud.is::<math::LuaVector2>() {
-        "Vector2".into()
-    } else if ud.is::<math::LuaVector3>() {
-        "Vector3".into()
-    } else if ud.is::<math::LuaColor>() {
-        "Color".into()
-    } else if let Ok(v) = ud.borrow::<builtin::LuaVariant>() {
+    if let Ok(v) = ud.borrow::<builtin::LuaVariant>() {
         builtin::type_name(v.0.get_type())
     } else if let Ok(o) = ud.borrow::<object::LuaObject>() {
         o.class_name()

@@ -14,7 +14,9 @@ use godot::builtin::{GString, Signal, StringName, VarDictionary, VariantType};
 use godot::classes::Object;
 use godot::meta::ToGodot;
 use godot::obj::{EngineEnum, Gd};
-use mlua::{AnyUserData, Function, Lua, MetaMethod, UserData, UserDataMethods, Value};
+use mlua::{
+    AnyUserData, Function, Lua, MetaMethod, UserData, UserDataFields, UserDataMethods, Value,
+};
 
 use super::builtin::{argument_error, arguments, call_error, receiver_error, type_name};
 use super::convert::{from_lua, to_lua};
@@ -26,6 +28,32 @@ use super::{describe, ffi};
 pub struct LuaObject {
     object: Gd<Object>,
     members: RefCell<Option<Rc<Members>>>,
+    /// Its handle on the fast path (see `fast`), 0 for none.
+    handle: f64,
+}
+
+impl Drop for LuaObject {
+    fn drop(&mut self) {
+        super::fast::release(self.handle);
+    }
+}
+
+/// A new Lua wrapper of `object`, with its handle on the fast path when there is one.
+///
+/// # Errors
+/// Only if Lua cannot allocate.
+pub fn wrapper(lua: &Lua, object: Gd<Object>) -> mlua::Result<AnyUserData> {
+    let state = crate::state::existing();
+    let handle = state.as_ref().map_or(0.0, |s| s.bridge.fast.take(&object));
+    let wrapper = lua.create_userdata(LuaObject {
+        object,
+        members: RefCell::new(None),
+        handle,
+    })?;
+    if let Some(state) = state {
+        state.bridge.fast.record(&wrapper, handle)?;
+    }
+    Ok(wrapper)
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -53,13 +81,6 @@ pub struct ObjectCaches {
 }
 
 impl LuaObject {
-    pub fn new(object: Gd<Object>) -> Self {
-        LuaObject {
-            object,
-            members: RefCell::new(None),
-        }
-    }
-
     /// The object, if it still exists.
     ///
     /// # Errors
@@ -395,18 +416,17 @@ fn accepts(expected: VariantType, got: VariantType) -> bool {
 }
 
 impl UserData for LuaObject {
-    fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
-        methods.add_meta_method(MetaMethod::Index, |lua, this, key: mlua::LuaString| {
-            let name = names::intern(&key)?;
-            index(lua, this, &name)
+    fn add_fields<F: UserDataFields<Self>>(fields: &mut F) {
+        // Lua functions (see `fast`): under LuaJIT the hot properties never leave compiled code.
+        fields.add_meta_field_with(MetaMethod::Index, |lua| {
+            super::fast::metamethods(lua).map(|(index, _)| index)
         });
-        methods.add_meta_method(
-            MetaMethod::NewIndex,
-            |_, this, (key, value): (mlua::LuaString, Value)| {
-                let name = names::intern(&key)?;
-                set(this, &name, &value)
-            },
-        );
+        fields.add_meta_field_with(MetaMethod::NewIndex, |lua| {
+            super::fast::metamethods(lua).map(|(_, newindex)| newindex)
+        });
+    }
+
+    fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
         methods.add_meta_method(MetaMethod::ToString, |_, this, ()| {
             Ok(match this.object() {
                 Ok(o) => o.to_string(),

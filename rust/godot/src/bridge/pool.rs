@@ -15,8 +15,6 @@ use godot::obj::Gd;
 use lua_runtime_core::stats::PoolStats;
 use mlua::{AnyUserData, LightUserData, Lua, Table};
 
-use super::object::LuaObject;
-
 pub struct ValuePool {
     /// One handle for the runtime's life (not one per object).
     objects: Table,
@@ -56,7 +54,7 @@ impl ValuePool {
     pub fn object(&self, lua: &Lua, object: Gd<Object>) -> mlua::Result<AnyUserData> {
         if !self.enabled.get() {
             self.created.set(self.created.get() + 1);
-            return lua.create_userdata(LuaObject::new(object));
+            return super::object::wrapper(lua, object);
         }
         // Instance ids are 64 bits, more than a LuaJIT number holds exactly: the key is the id
         // as a light userdata.
@@ -65,7 +63,7 @@ impl ValuePool {
             self.reused.set(self.reused.get() + 1);
             return Ok(wrapper);
         }
-        let wrapper = lua.create_userdata(LuaObject::new(object))?;
+        let wrapper = super::object::wrapper(lua, object)?;
         self.objects.raw_set(key, &wrapper)?;
         self.created.set(self.created.get() + 1);
         Ok(wrapper)
@@ -93,6 +91,6 @@ impl ValuePool {
 pub fn wrap(lua: &Lua, object: Gd<Object>) -> mlua::Result<AnyUserData> {
     match crate::state::existing() {
         Some(state) => state.bridge.pool.object(lua, object),
-        None => lua.create_userdata(LuaObject::new(object)),
+        None => super::object::wrapper(lua, object),
     }
 }

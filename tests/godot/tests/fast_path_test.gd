@@ -1,0 +1,143 @@
+extends TestCase
+## Hot properties (`n.position`, `n.rotation`, ...) read and written through LuaJIT's FFI:
+## the same values and errors as the general path, no garbage, and never a script or signal
+## handler run from inside the fast call.
+
+
+func after_each() -> void:
+	LuaRuntime.set_var("v", null)
+	super()
+
+
+var _error_line := 0
+
+
+## Runs `code` and checks the script error it reports contains `text`. Each on its own
+## line, so that repeated messages are not taken for one error repeating.
+func check_lua_error(code: String, text: String) -> void:
+	var before := errors.size()
+	_error_line += 1
+	LuaRuntime.exec("\n".repeat(_error_line) + code)
+	check(errors.size() > before and _last_message().contains(text),
+		"`%s` fails with \"%s\" (got \"%s\")" % [code, text, _last_message()])
+
+
+func _node2d() -> Node2D:
+	var node := Node2D.new()
+	add_child(node)
+	LuaRuntime.set_var("v", node)
+	return node
+
+
+func test_reads_give_what_the_engine_has() -> void:
+	var node := _node2d()
+	node.position = Vector2(1.5, -2)
+	node.rotation = 0.75
+	node.scale = Vector2(2, 3)
+	node.z_index = 7
+	node.visible = false
+	node.modulate = Color(0.25, 0.5, 0.75, 1)
+	check_eq(LuaRuntime.eval("return v.position"), Vector2(1.5, -2), "a Vector2 property")
+	check_eq(LuaRuntime.eval("return v.rotation"), 0.75, "a float property")
+	check_eq(LuaRuntime.eval("return v.scale"), Vector2(2, 3), "scale")
+	check_eq(LuaRuntime.eval("return v.z_index"), 7, "an int property")
+	check_eq(LuaRuntime.eval("return v.visible"), false, "a bool property")
+	check_eq(LuaRuntime.eval("return v.modulate"), Color(0.25, 0.5, 0.75, 1), "a Color property")
+	check_eq(LuaRuntime.eval("return type(v.position)"), "table", "vectors are Lua tables")
+	check_eq(LuaRuntime.eval("return v.position == v:get('position')"), true,
+		"the same value as the general path")
+	check_eq(LuaRuntime.eval("return tostring(v.position)"), "(1.5, -2.0)", "Godot's text")
+	node.queue_free()
+
+
+func test_writes_change_the_node() -> void:
+	var node := _node2d()
+	LuaRuntime.exec("v.position = Vector2(3, 4); v.rotation = 1.25; v.scale = Vector2(2, 2)")
+	check_eq(node.position, Vector2(3, 4), "position")
+	check_eq(node.rotation, 1.25, "rotation")
+	check_eq(node.scale, Vector2(2, 2), "scale")
+	LuaRuntime.exec("for i = 1, 200 do v.position = v.position + Vector2(1, 0) * 0.5 end")
+	check_eq(node.position, Vector2(103, 4), "200 moves in a loop the compiler takes")
+	LuaRuntime.exec("v.position = Vector2(0.1, 0.2)")
+	check_eq(LuaRuntime.eval("return v.position == Vector2(0.1, 0.2)"), true,
+		"equal after the engine's float32 rounding, as in GDScript")
+	LuaRuntime.exec("v.global_position = Vector2(10, 20)")
+	check_eq(node.global_position, Vector2(10, 20), "global_position")
+	var node3d := Node3D.new()
+	add_child(node3d)
+	LuaRuntime.set_var("w", node3d)
+	LuaRuntime.exec("w.position = w.position + Vector3(1, 2, 3)")
+	check_eq(node3d.position, Vector3(1, 2, 3), "a Node3D's position")
+	LuaRuntime.set_var("w", null)
+	node.queue_free()
+	node3d.queue_free()
+
+
+func test_moving_a_node_makes_no_garbage() -> void:
+	if LuaRuntime.eval("return jit ~= nil") != true:
+		return # Lua 5.4 has no FFI: the general path, measured by the benchmarks.
+	var node := _node2d()
+	var per_move: float = LuaRuntime.eval("""
+		local step = Vector2(1, 0)
+		local function move(n) for i = 1, 1000 do n.position = n.position + step * 0.5 end end
+		for i = 1, 20 do move(v) end
+		local before = collectgarbage('count')
+		for i = 1, 10 do move(v) end
+		return (collectgarbage('count') - before) * 1024 / 10000
+	""")
+	check(per_move < 8, "a move allocates nothing once compiled (%.1f bytes a move)" % per_move)
+	check_eq(node.position, Vector2(15000, 0), "every move happened")
+	node.queue_free()
+
+
+func test_wrong_values_give_the_general_paths_errors() -> void:
+	var node := _node2d()
+	check_lua_error("v.position = 5", "cannot set Node2D.position: expected Vector2, got number")
+	check_lua_error("v.rotation = Vector2(1, 2)", "cannot set Node2D.rotation: expected float, got Vector2")
+	check_lua_error("v.nope = 1", "Node2D has no property named 'nope'")
+	check_eq(node.position, Vector2.ZERO, "nothing was set")
+	node.free()
+	check_lua_error("return v.position", "attempt to use a freed object")
+	check_lua_error("v.position = Vector2(1, 1)", "attempt to use a freed object")
+
+
+func test_a_script_on_the_node_sees_every_access() -> void:
+	var script := GDScript.new()
+	script.source_code = """extends Node2D
+var seen: Array = []
+func _set(property: StringName, value: Variant) -> bool:
+	if property == &"position":
+		seen.append(value)
+	return false
+"""
+	script.reload()
+	var node := Node2D.new()
+	node.set_script(script)
+	add_child(node)
+	LuaRuntime.set_var("v", node)
+	LuaRuntime.exec("v.position = Vector2(7, 8)")
+	check_eq(node.get("seen"), [Vector2(7, 8)], "the script's _set ran")
+	check_eq(node.position, Vector2(7, 8), "and the position changed")
+	node.queue_free()
+
+
+func test_setters_that_emit_signals_run_lua_handlers() -> void:
+	# `visible` emits `visibility_changed` and a Control's `position` emits
+	# `item_rect_changed` at once: these writes take the general path, so the Lua handler
+	# runs inside the write safely.
+	var node := _node2d()
+	var control := Control.new()
+	add_child(control)
+	LuaRuntime.set_var("c", control)
+	LuaRuntime.exec("""
+		heard = 0
+		v.visibility_changed:connect(function() heard = heard + 1 end)
+		c.item_rect_changed:connect(function() heard = heard + 10 end)
+		for i = 1, 100 do v.visible = (i % 2 == 0) end
+		for i = 1, 100 do c.position = Vector2(i, 0) end
+	""")
+	check_eq(LuaRuntime.eval("return heard"), 1100, "every handler ran")
+	check_eq(control.position, Vector2(100, 0), "the control moved")
+	LuaRuntime.set_var("c", null)
+	control.queue_free()
+	node.queue_free()
