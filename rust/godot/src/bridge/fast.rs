@@ -75,7 +75,6 @@ struct Class {
     /// `Node2D`, `Node3D` or a subclass.
     spatial: bool,
     properties: HashMap<u32, Option<Property>>,
-    declared: Option<HashMap<String, VariantType>>,
 }
 
 struct Slot {
@@ -295,10 +294,7 @@ impl Slots {
         }
         let name = self.names.get(id as usize)?.clone()?;
         let mut class = class.borrow_mut();
-        let declared = class.declared.get_or_insert_with(|| declared_types(object));
-        let property = declared
-            .get(&*name.text)
-            .copied()
+        let property = super::object::declared_type(object, &name.text)
             .filter(|ty| {
                 matches!(
                     *ty,
@@ -330,22 +326,8 @@ impl Class {
             native,
             spatial: native && (is_a("Node2D") || is_a("Node3D")),
             properties: HashMap::new(),
-            declared: None,
         }
     }
-}
-
-fn declared_types(object: &Gd<Object>) -> HashMap<String, VariantType> {
-    use godot::obj::EngineEnum;
-    object
-        .get_property_list()
-        .iter_shared()
-        .filter_map(|d| {
-            let name = d.get("name")?.try_to::<godot::builtin::GString>().ok()?;
-            let ty = d.get("type")?.try_to::<i32>().ok()?;
-            Some((name.to_string(), VariantType::from_ord(ty)))
-        })
-        .collect()
 }
 
 /// Writes `value` (of declared type `ty`) as numbers; the tag, or 0 if it is not of that type.
@@ -405,18 +387,23 @@ fn read(ty: VariantType, tag: i32, [a, b, c, _]: [f64; 4]) -> Option<Variant> {
     })
 }
 
+/// The live object behind `handle` and its property `name`, if the fast path may take it.
+fn lookup(handle: f64, name: u32) -> Option<(Gd<Object>, Property)> {
+    SLOTS.with(|slots| {
+        let mut slots = slots.try_borrow_mut().ok()?;
+        let (object, class) = slots.target(handle)?;
+        let property = slots.property(&class, &object, name)?;
+        Some((object, property))
+    })
+}
+
 /// `obj.key` for `fast.lua`: the tag of what it wrote to `out`, or 0 to take the general path.
 extern "C" fn fast_get(handle: f64, name: u32, out: *mut [f64; 4]) -> i32 {
     if out.is_null() {
         return 0;
     }
     std::panic::catch_unwind(|| {
-        let (object, property) = SLOTS.with(|slots| {
-            let mut slots = slots.try_borrow_mut().ok()?;
-            let (object, class) = slots.target(handle)?;
-            let property = slots.property(&class, &object, name)?;
-            Some((object, property))
-        })?;
+        let (object, property) = lookup(handle, name)?;
         let value = object.get(&property.name);
         let mut numbers = [0.0; 4];
         let tag = write(property.ty, &value, &mut numbers);
@@ -433,12 +420,7 @@ extern "C" fn fast_get(handle: f64, name: u32, out: *mut [f64; 4]) -> i32 {
 /// `obj.key = value` for `fast.lua`: 1 if it was set, 0 to take the general path.
 extern "C" fn fast_set(handle: f64, name: u32, tag: i32, a: f64, b: f64, c: f64, d: f64) -> i32 {
     std::panic::catch_unwind(|| {
-        let (mut object, property) = SLOTS.with(|slots| {
-            let mut slots = slots.try_borrow_mut().ok()?;
-            let (object, class) = slots.target(handle)?;
-            let property = slots.property(&class, &object, name)?;
-            Some((object, property))
-        })?;
+        let (mut object, property) = lookup(handle, name)?;
         if !property.settable {
             return None;
         }

@@ -123,6 +123,11 @@ pub fn declares_property(object: &Gd<Object>, name: &str) -> bool {
     class_members(object).properties.contains_key(name)
 }
 
+/// The declared type of `object`'s property `name` (NIL: any Variant), if it has one.
+pub fn declared_type(object: &Gd<Object>, name: &str) -> Option<VariantType> {
+    class_members(object).properties.get(name).copied()
+}
+
 impl ObjectCaches {
     fn members_of(&self, object: &Gd<Object>) -> Rc<Members> {
         let class = object.get_class().to_string();
