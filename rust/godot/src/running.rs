@@ -129,11 +129,14 @@ pub struct Running {
 
 impl Running {
     pub fn add(&self, instance: &Rc<Instance>) {
-        self.by_path
-            .borrow_mut()
-            .entry(instance.path.clone())
-            .or_default()
-            .push(Rc::downgrade(instance));
+        let mut by_path = self.by_path.borrow_mut();
+        let list = by_path.entry(instance.path.clone()).or_default();
+        // A weak entry keeps its freed instance's memory: the entries of freed nodes go
+        // before the list grows, so it stays within twice the nodes alive at once.
+        if list.len() == list.capacity() {
+            list.retain(|weak| weak.strong_count() > 0);
+        }
+        list.push(Rc::downgrade(instance));
     }
 
     /// The instances running `path` whose node exists.
