@@ -73,6 +73,69 @@ func test_writes_change_the_node() -> void:
 	node3d.queue_free()
 
 
+func test_every_transform_property_matches_the_engine() -> void:
+	# Transform properties are read and written by calling the node's own methods: each
+	# one, on a Node2D subclass and on a Node3D, gives what GDScript and `v:get()` see.
+	var parent := Node2D.new()
+	parent.position = Vector2(5, 7)
+	parent.rotation = 0.5
+	parent.scale = Vector2(2, 2)
+	add_child(parent)
+	var sprite := Sprite2D.new()
+	parent.add_child(sprite)
+	_check_transforms(sprite, {
+		"position": Vector2(1, 2), "rotation": 0.25, "rotation_degrees": 30.0,
+		"scale": Vector2(3, 4), "skew": 0.125, "global_position": Vector2(-8, 9),
+		"global_rotation": 1.5, "global_rotation_degrees": -45.0,
+		"global_scale": Vector2(0.5, 0.25), "global_skew": 0.0625,
+	})
+	var holder := Node3D.new()
+	holder.position = Vector3(1, 1, 1)
+	add_child(holder)
+	var body := Node3D.new()
+	holder.add_child(body)
+	_check_transforms(body, {
+		"position": Vector3(1, 2, 3), "rotation": Vector3(0.1, 0.2, 0.3),
+		"rotation_degrees": Vector3(10, 20, 30), "scale": Vector3(2, 3, 4),
+		"global_position": Vector3(-4, 5, 6), "global_rotation": Vector3(0.3, 0.2, 0.1),
+		"global_rotation_degrees": Vector3(5, 15, 25),
+	})
+	check_lua_error("v.skew = 1", "Node3D has no property named 'skew'")
+	LuaRuntime.set_var("value", null)
+	parent.queue_free()
+	holder.queue_free()
+
+
+## Sets each property of `node` from Lua, then checks the engine has it and Lua reads back
+## what the engine and the general path (`v:get()`) have.
+func _check_transforms(node: Node, values: Dictionary) -> void:
+	LuaRuntime.set_var("v", node)
+	var label := node.get_class()
+	for property in values:
+		LuaRuntime.set_var("value", values[property])
+		LuaRuntime.exec("v.%s = value" % property)
+		var engine: Variant = node.get(property)
+		check(is_equal_approx_variant(engine, values[property]),
+			"%s.%s set to %s (engine has %s)" % [label, property, values[property], engine])
+		var read: Variant = LuaRuntime.eval("return v.%s" % property)
+		# Under LuaJIT a whole float comes back as an int (docs/lua-api.md, "Values").
+		check(is_equal_approx_variant(float(read) if read is int else read, engine),
+			"%s.%s read back: %s, engine %s" % [label, property, read, engine])
+		check_eq(LuaRuntime.eval("return v.%s == v:get('%s')" % [property, property]), true,
+			"%s.%s as the general path reads it" % [label, property])
+
+
+func is_equal_approx_variant(a: Variant, b: Variant) -> bool:
+	if typeof(a) != typeof(b):
+		return false
+	match typeof(a):
+		TYPE_FLOAT:
+			return absf(a - b) < 1e-4
+		TYPE_VECTOR2, TYPE_VECTOR3:
+			return (a - b).length() < 1e-3
+	return a == b
+
+
 func test_moving_a_node_makes_no_garbage() -> void:
 	if LuaRuntime.eval("return jit ~= nil") != true:
 		return # Lua 5.4 has no FFI: the general path, measured by the benchmarks.

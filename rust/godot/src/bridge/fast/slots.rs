@@ -1,0 +1,242 @@
+//! The objects behind wrapper handles, and what the fast path knows of their classes.
+//!
+//! A handle is a slot index plus the slot's generation, sent to Lua as a double: a slot
+//! used again never answers for a wrapper that is gone.
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use godot::builtin::VariantType;
+use godot::classes::{ClassDb, Object, class_db::ApiType};
+use godot::obj::{Gd, Singleton};
+
+use super::numbers::Numbers;
+use super::transforms::{Spatial, Transform};
+use crate::bridge::names::Name;
+
+/// Slots hold this many bits of a handle; the generation the rest.
+const SLOT_BITS: u32 = 24;
+const SLOT_MASK: u64 = (1 << SLOT_BITS) - 1;
+const GENERATION_MASK: u32 = (1 << 28) - 1;
+
+/// What the fast path knows of one property of one class.
+#[derive(Clone)]
+pub struct Property {
+    name: Rc<Name>,
+    ty: VariantType,
+    /// A transform property of a `Node2D` or `Node3D`: read and written by direct calls.
+    transform: Option<Transform>,
+}
+
+/// A property's entry in a class: not asked yet, not for the fast path, or known.
+#[derive(Clone, Default)]
+enum Known {
+    #[default]
+    Unasked,
+    Slow,
+    Fast(Property),
+}
+
+/// Per class: whether the fast path may touch its objects, and its properties by name id.
+struct Class {
+    /// An engine class (not an extension's).
+    native: bool,
+    /// `Node2D`, `Node3D` or a subclass.
+    spatial: bool,
+    properties: Vec<Known>,
+}
+
+struct Slot {
+    object: Option<Gd<Object>>,
+    generation: u32,
+    /// Filled at the first fast access.
+    class: Option<Rc<std::cell::RefCell<Class>>>,
+    spatial: Option<Spatial>,
+}
+
+#[derive(Default)]
+pub struct Slots {
+    slots: Vec<Slot>,
+    free: Vec<usize>,
+    classes: HashMap<String, Rc<std::cell::RefCell<Class>>>,
+    /// Interned names by id, for the names Lua asked ids for.
+    names: Vec<Option<Rc<Name>>>,
+}
+
+impl Slots {
+    /// A handle for a new wrapper of `object`, if a slot is left.
+    pub fn take(&mut self, object: Gd<Object>) -> Option<f64> {
+        let index = match self.free.pop() {
+            Some(index) => index,
+            None => {
+                if self.slots.len() as u64 > SLOT_MASK {
+                    return None;
+                }
+                self.slots.push(Slot {
+                    object: None,
+                    generation: 0,
+                    class: None,
+                    spatial: None,
+                });
+                self.slots.len() - 1
+            }
+        };
+        let slot = &mut self.slots[index];
+        slot.generation = (slot.generation + 1) & GENERATION_MASK;
+        slot.object = Some(object);
+        Some(((u64::from(slot.generation) << SLOT_BITS) | index as u64) as f64)
+    }
+
+    pub fn release(&mut self, handle: f64) {
+        if let Some(index) = self.index_of(handle) {
+            let slot = &mut self.slots[index];
+            slot.object = None;
+            slot.class = None;
+            slot.spatial = None;
+            self.free.push(index);
+        }
+    }
+
+    /// Remembers the interned name with id `name.id`.
+    pub fn remember(&mut self, name: Rc<Name>) {
+        let at = name.id as usize;
+        if self.names.len() <= at {
+            self.names.resize(at + 1, None);
+        }
+        self.names[at] = Some(name);
+    }
+
+    /// Reads property `name` of the object behind `handle`, if the fast path may.
+    pub fn get(&mut self, handle: f64, name: u32) -> Option<Numbers> {
+        let (index, property) = self.lookup(handle, name)?;
+        let slot = &self.slots[index];
+        match (property.transform, &slot.spatial) {
+            (Some(transform), Some(spatial)) => spatial.get(transform),
+            _ => {
+                let value = slot.object.as_ref()?.get(&property.name.value);
+                Numbers::of_variant(property.ty, &value)
+            }
+        }
+    }
+
+    /// Sets property `name` of the object behind `handle`, if the fast path may: only the
+    /// transform properties of `Node2D` and `Node3D`.
+    pub fn set(&mut self, handle: f64, name: u32, value: &Numbers) -> bool {
+        let Some((index, property)) = self.lookup(handle, name) else {
+            return false;
+        };
+        match (property.transform, &mut self.slots[index].spatial) {
+            (Some(transform), Some(spatial)) => spatial.set(transform, value),
+            _ => false,
+        }
+    }
+
+    /// The slot a handle names, if it still names it.
+    fn index_of(&self, handle: f64) -> Option<usize> {
+        let bits = handle as u64;
+        let index = (bits & SLOT_MASK) as usize;
+        let generation = u32::try_from(bits >> SLOT_BITS).ok()?;
+        let slot = self.slots.get(index)?;
+        (slot.generation == generation && slot.object.is_some()).then_some(index)
+    }
+
+    /// The slot behind `handle` and its property `name`, if the fast path may touch them
+    /// now: the object lives, is of an engine class, has no script (a script's `_get` and
+    /// `_set` see every access) and declares the property with a type the fast path takes.
+    fn lookup(&mut self, handle: f64, name: u32) -> Option<(usize, Property)> {
+        let index = self.index_of(handle)?;
+        let object = self.slots[index].object.as_ref()?;
+        if !object.is_instance_valid() || object.get_script().is_some() {
+            return None;
+        }
+        let class = match &self.slots[index].class {
+            Some(class) => class.clone(),
+            None => self.resolve(index)?,
+        };
+        if !class.borrow().native {
+            return None;
+        }
+        let at = name as usize;
+        if let Some(known) = class.borrow().properties.get(at) {
+            match known {
+                Known::Fast(property) => return Some((index, property.clone())),
+                Known::Slow => return None,
+                Known::Unasked => {}
+            }
+        }
+        let known = self.describe(index, &class.borrow(), name);
+        let mut class = class.borrow_mut();
+        if class.properties.len() <= at {
+            class.properties.resize(at + 1, Known::Unasked);
+        }
+        class.properties[at] = known.clone();
+        match known {
+            Known::Fast(property) => Some((index, property)),
+            _ => None,
+        }
+    }
+
+    /// Finds the class of the object in slot `index` (and, for a node with a transform,
+    /// the node itself).
+    fn resolve(&mut self, index: usize) -> Option<Rc<std::cell::RefCell<Class>>> {
+        let object = self.slots[index].object.as_ref()?;
+        let name = object.get_class().to_string();
+        let class = self
+            .classes
+            .entry(name.clone())
+            .or_insert_with(|| Rc::new(std::cell::RefCell::new(Class::of(&name))))
+            .clone();
+        let spatial = if class.borrow().spatial {
+            Spatial::of(object)
+        } else {
+            None
+        };
+        let slot = &mut self.slots[index];
+        slot.spatial = spatial;
+        slot.class = Some(class.clone());
+        Some(class)
+    }
+
+    /// What the fast path may do with property `name` of the object in slot `index`.
+    fn describe(&self, index: usize, class: &Class, name: u32) -> Known {
+        let (Some(Some(name)), Some(object)) = (
+            self.names.get(name as usize),
+            self.slots[index].object.as_ref(),
+        ) else {
+            return Known::Slow;
+        };
+        let taken = |ty: &VariantType| {
+            matches!(
+                *ty,
+                VariantType::BOOL
+                    | VariantType::INT
+                    | VariantType::FLOAT
+                    | VariantType::VECTOR2
+                    | VariantType::VECTOR3
+                    | VariantType::COLOR
+            )
+        };
+        match crate::bridge::object::declared_type(object, &name.text).filter(taken) {
+            Some(ty) => Known::Fast(Property {
+                name: name.clone(),
+                ty,
+                transform: Transform::named(&name.text).filter(|_| class.spatial),
+            }),
+            None => Known::Slow,
+        }
+    }
+}
+
+impl Class {
+    fn of(name: &str) -> Self {
+        let db = ClassDb::singleton();
+        let api = db.class_get_api_type(name);
+        let native = api == ApiType::CORE || api == ApiType::EDITOR;
+        let is_a = |base: &str| name == base || db.is_parent_class(name, base);
+        Class {
+            native,
+            spatial: native && (is_a("Node2D") || is_a("Node3D")),
+            properties: Vec::new(),
+        }
+    }
+}
