@@ -8,9 +8,11 @@
 //! return at once. So the order is the unbatched one, with these exceptions, each taking
 //! effect one step late as unbatched would see it at once: a step in which a LuaScriptNode
 //! started, re-entered the tree or changed `execution_order`, or a script reloaded, runs
-//! unbatched (and records the new order); a `move_child` that changes the order of running
-//! nodes is followed the step after it. A node that left the tree, was disabled, freed or
-//! stopped processing is skipped, as Godot skips it.
+//! unbatched (and records the new order), as does the step after the scene tree unpauses;
+//! a `move_child` that changes the order of running nodes is followed the step after it. A
+//! node that left the tree, was disabled, freed or stopped processing is skipped, as Godot
+//! skips it; one that starts processing (`set_process(true)`, a subtree unpaused by its
+//! `process_mode`) runs alone the step it joins, and the step after runs unbatched.
 //!
 //! A callback that `await`s or fails ends its node's part only: the rest of the run goes on
 //! in a new call.
@@ -83,6 +85,19 @@ end
 /// The nodes a step's batches run, in order.
 pub type Plan = Rc<Vec<Rc<Instance>>>;
 
+/// What a node Godot calls does this step.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Step {
+    /// The first call of a new step (numbered so): see [`Batches::begin_step`].
+    Begin(u64),
+    /// Its callback ran in its run's batch already.
+    Ran,
+    /// It is the first of run `usize` to be called: see [`Batches::lead`].
+    Lead(usize),
+    /// It runs alone.
+    Alone,
+}
+
 /// Consecutive entries of a plan with the same script and `execution_order`.
 struct Run {
     start: usize,
@@ -103,6 +118,8 @@ struct Steps {
     in_table: RefCell<Vec<InstanceId>>,
     /// The order may have changed since it was recorded: the next step runs unbatched.
     dirty: Cell<bool>,
+    /// Whether the scene tree was paused at the last step.
+    paused: Cell<bool>,
 }
 
 impl Default for Steps {
@@ -114,6 +131,7 @@ impl Default for Steps {
             runs: RefCell::default(),
             in_table: RefCell::default(),
             dirty: Cell::new(false),
+            paused: Cell::new(false),
         }
     }
 }
@@ -173,35 +191,64 @@ impl Batches {
         }
     }
 
-    /// Godot calls `instance`'s node for a step of `kind`. Runs the node's batch if it is the
-    /// first of it; true when the node's callback has run in a batch this step (the caller
-    /// then has nothing left to do), false when the caller should run it alone.
-    pub fn step(
+    /// Godot calls `instance`'s node for a step of `kind`: what the node does.
+    pub fn step(&self, kind: Kind, instance: &Rc<Instance>) -> Step {
+        let steps = &self.steps[kind.index()];
+        let now = kind.now();
+        if steps.step.get() != now {
+            return Step::Begin(now);
+        }
+        self.join(kind, instance, now)
+    }
+
+    /// The first node Godot calls in a new step: last step's recording becomes this step's
+    /// plan, then as [`Batches::step`].
+    pub fn begin_step(
         &self,
         state: &RuntimeState,
         kind: Kind,
         instance: &Rc<Instance>,
-        delta: f64,
-    ) -> bool {
+        now: u64,
+    ) -> Step {
+        self.begin(state, kind, now);
+        self.join(kind, instance, now)
+    }
+
+    fn join(&self, kind: Kind, instance: &Rc<Instance>, now: u64) -> Step {
         let steps = &self.steps[kind.index()];
-        let now = kind.now();
-        if steps.step.get() != now {
-            self.begin(state, kind, now);
-        }
         steps.recording.borrow_mut().push(instance.clone());
         let frame = &instance.frame[kind.index()];
         if frame.ran.get() == now {
-            return true;
+            return Step::Ran;
         }
         if frame.planned.get() != now {
-            return false;
+            // A node the plan does not know (it started processing, or was unpaused): it
+            // runs alone now, and the next step runs unbatched to record the new order.
+            if !steps.runs.borrow().is_empty() {
+                steps.dirty.set(true);
+            }
+            return Step::Alone;
         }
         let run = frame.run.get();
-        let pending = steps.runs.borrow().get(run).is_some_and(|r| !r.done);
-        if pending {
-            self.run(state, kind, run, now, delta);
+        match steps.runs.borrow().get(run) {
+            Some(r) if !r.done => Step::Lead(run),
+            _ => Step::Alone,
         }
-        frame.ran.get() == now
+    }
+
+    /// Runs run `run` of this step's plan, led by `instance`; true if `instance`'s own
+    /// callback ran in it.
+    pub fn lead(
+        &self,
+        state: &RuntimeState,
+        kind: Kind,
+        instance: &Rc<Instance>,
+        run: usize,
+        delta: f64,
+    ) -> bool {
+        let now = self.steps[kind.index()].step.get();
+        self.run(state, kind, run, now, delta);
+        instance.frame[kind.index()].ran.get() == now
     }
 
     /// The first node of a new step: last step's recording becomes this step's plan.
@@ -209,7 +256,10 @@ impl Batches {
         let steps = &self.steps[kind.index()];
         steps.step.set(now);
         let recorded = std::mem::take(&mut *steps.recording.borrow_mut());
-        let dirty = steps.dirty.replace(false);
+        // Unpaused nodes rejoin the order.
+        let paused = crate::scene_tree::current().is_some_and(|tree| tree.is_paused());
+        let unpaused = steps.paused.replace(paused) && !paused;
+        let dirty = steps.dirty.replace(false) || unpaused;
         let mut runs = steps.runs.borrow_mut();
         runs.clear();
         *steps.plan.borrow_mut() = Plan::default();

@@ -2,12 +2,11 @@
 
 use std::rc::Rc;
 
-use godot::classes::notify::NodeNotification;
 use godot::classes::{Engine, FileAccess, INode, InputEvent, Node, Object};
 use godot::prelude::*;
 use mlua::{Function, IntoLuaMulti, Table};
 
-use crate::batch::Kind;
+use crate::batch::{Kind, Step};
 use crate::bridge::convert;
 use crate::running::Instance;
 use crate::state;
@@ -89,15 +88,6 @@ impl INode for LuaScriptNode {
 
     fn physics_process(&mut self, delta: f64) {
         self.each_step(Kind::Physics, delta);
-    }
-
-    fn on_notification(&mut self, what: NodeNotification) {
-        // Unpaused nodes rejoin the order.
-        if what == NodeNotification::UNPAUSED
-            && let Some(state) = state::existing()
-        {
-            state.batches.changed();
-        }
     }
 
     fn enter_tree(&mut self) {
@@ -358,9 +348,21 @@ impl LuaScriptNode {
             return;
         };
         if state.batches.enabled() {
-            let _guard = self.base_mut();
-            if state.batches.step(&state, kind, &instance, delta) {
-                return;
+            let mut step = state.batches.step(kind, &instance);
+            if let Step::Begin(now) = step {
+                let _guard = self.base_mut();
+                step = state.batches.begin_step(&state, kind, &instance, now);
+            }
+            match step {
+                Step::Ran => return,
+                Step::Lead(run) => {
+                    // While Lua runs, Godot may call back into this node.
+                    let _guard = self.base_mut();
+                    if state.batches.lead(&state, kind, &instance, run, delta) {
+                        return;
+                    }
+                }
+                Step::Begin(_) | Step::Alone => {}
             }
         }
         let heap = state.host.memory_bytes();
