@@ -8,7 +8,9 @@ extends SceneTree
 ## Arguments after `--`: `--sizes=1000,10000` to pick N, `--kinds=mover` to pick the scripts,
 ## `--frames=600` to measure longer (for a profiler), `--unbatched` to turn batching off,
 ## `--budget-ms=0` to set the time budget (`lua_runtime/limits/callback_budget_ms`; 0: none),
-## `--gc-budget-us=0` the collector's frame budget (`lua_runtime/performance/gc_frame_budget_us`).
+## `--gc-budget-us=0` the collector's frame budget (`lua_runtime/performance/gc_frame_budget_us`),
+## `--lua-only` to skip the GDScript runs (for a profiler), `--rounds=3` how many times Lua
+## and GDScript alternate (the ratio printed is the median of the rounds').
 ## Prints `BENCH` lines with microseconds per node per frame and the Lua/GDScript ratio.
 
 const WARMUP := 10
@@ -17,6 +19,10 @@ const MEMORY_NODES := 10000
 
 var sizes: Array[int] = [1000, 10000, 50000]
 var kinds: Array[String] = ["mover", "empty"]
+var lua_only := false
+## Lua and GDScript run alternately this many times; the ratio reported is the median of
+## the rounds' ratios (single runs on a busy 2-core machine move by up to 2x).
+var rounds := 3
 var started := 0
 var samples: Array[float] = []
 var elapsed := 0.0
@@ -45,6 +51,10 @@ func _start() -> void:
 			ProjectSettings.set_setting("lua_runtime/limits/callback_budget_ms", int(arg.trim_prefix("--budget-ms=")))
 		elif arg.begins_with("--gc-budget-us="):
 			ProjectSettings.set_setting("lua_runtime/performance/gc_frame_budget_us", int(arg.trim_prefix("--gc-budget-us=")))
+		elif arg.begins_with("--rounds="):
+			rounds = maxi(1, int(arg.trim_prefix("--rounds=")))
+		elif arg == "--lua-only":
+			lua_only = true
 		elif arg.begins_with("--frames="):
 			frames = int(arg.trim_prefix("--frames="))
 		elif arg.begins_with("--kinds="):
@@ -61,12 +71,27 @@ func _start() -> void:
 func _run_all() -> void:
 	for kind in kinds:
 		for size in sizes:
-			var lua := await _run(kind, size, true)
-			var gd := await _run(kind, size, false)
-			print("BENCH %s n=%d lua_us_per_node=%.3f gdscript_us_per_node=%.3f lua/gdscript=%.2fx" % [
-				kind, size, lua / size, gd / size, lua / gd])
+			var lua_times: Array[float] = []
+			var gd_times: Array[float] = []
+			var ratios: Array[float] = []
+			for round in rounds:
+				var lua := await _run(kind, size, true)
+				var gd := lua if lua_only else await _run(kind, size, false)
+				lua_times.append(lua / size)
+				gd_times.append(gd / size)
+				ratios.append(lua / gd)
+			ratios.sort()
+			print("BENCH %s n=%d lua_us_per_node=%.3f gdscript_us_per_node=%.3f lua/gdscript=%.2fx rounds=%d ratio_range=%.2f-%.2fx" % [
+				kind, size, _median(lua_times), _median(gd_times), _median(ratios), rounds,
+				ratios[0], ratios[-1]])
 	await _memory()
 	quit()
+
+
+func _median(values: Array[float]) -> float:
+	var sorted := values.duplicate()
+	sorted.sort()
+	return sorted[sorted.size() / 2]
 
 
 ## Runs N scripts of `kind` for WARMUP + frames frames; the median time of their `_process`
