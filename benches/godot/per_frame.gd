@@ -9,6 +9,7 @@ extends SceneTree
 ## `--frames=600` to measure longer (for a profiler), `--unbatched` to turn batching off,
 ## `--budget-ms=0` to set the time budget (`lua_runtime/limits/callback_budget_ms`; 0: none),
 ## `--gc-budget-us=0` the collector's frame budget (`lua_runtime/performance/gc_frame_budget_us`),
+## `--memory-only` to measure only the memory (in a fresh process, before any run),
 ## `--lua-only` to skip the GDScript runs (for a profiler), `--rounds=3` how many times Lua
 ## and GDScript alternate (the ratio printed is the median of the rounds').
 ## Prints `BENCH` lines with microseconds per node per frame and the Lua/GDScript ratio.
@@ -53,6 +54,8 @@ func _start() -> void:
 			ProjectSettings.set_setting("lua_runtime/performance/gc_frame_budget_us", int(arg.trim_prefix("--gc-budget-us=")))
 		elif arg.begins_with("--rounds="):
 			rounds = maxi(1, int(arg.trim_prefix("--rounds=")))
+		elif arg == "--memory-only":
+			kinds.clear()
 		elif arg == "--lua-only":
 			lua_only = true
 		elif arg.begins_with("--frames="):
