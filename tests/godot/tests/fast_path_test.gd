@@ -115,17 +115,17 @@ func _check_transforms(node: Node, values: Dictionary) -> void:
 		LuaRuntime.set_var("value", values[property])
 		LuaRuntime.exec("v.%s = value" % property)
 		var engine: Variant = node.get(property)
-		check(is_equal_approx_variant(engine, values[property]),
+		check(_approx_equal(engine, values[property]),
 			"%s.%s set to %s (engine has %s)" % [label, property, values[property], engine])
 		var read: Variant = LuaRuntime.eval("return v.%s" % property)
 		# Under LuaJIT a whole float comes back as an int (docs/lua-api.md, "Values").
-		check(is_equal_approx_variant(float(read) if read is int else read, engine),
+		check(_approx_equal(float(read) if read is int else read, engine),
 			"%s.%s read back: %s, engine %s" % [label, property, read, engine])
 		check_eq(LuaRuntime.eval("return v.%s == v:get('%s')" % [property, property]), true,
 			"%s.%s as the general path reads it" % [label, property])
 
 
-func is_equal_approx_variant(a: Variant, b: Variant) -> bool:
+func _approx_equal(a: Variant, b: Variant) -> bool:
 	if typeof(a) != typeof(b):
 		return false
 	match typeof(a):

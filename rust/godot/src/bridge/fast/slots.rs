@@ -24,7 +24,8 @@ const GENERATION_MASK: u32 = (1 << 28) - 1;
 pub struct Property {
     name: Rc<Name>,
     ty: VariantType,
-    /// A transform property of a `Node2D` or `Node3D`: read and written by direct calls.
+    /// A transform property's name: on a `Node2D` or `Node3D`, read and written by direct
+    /// calls.
     transform: Option<Transform>,
 }
 
@@ -164,7 +165,7 @@ impl Slots {
                 Known::Unasked => {}
             }
         }
-        let known = self.describe(index, &class.borrow(), name);
+        let known = self.describe(index, name);
         let mut class = class.borrow_mut();
         if class.properties.len() <= at {
             class.properties.resize(at + 1, Known::Unasked);
@@ -198,7 +199,7 @@ impl Slots {
     }
 
     /// What the fast path may do with property `name` of the object in slot `index`.
-    fn describe(&self, index: usize, class: &Class, name: u32) -> Known {
+    fn describe(&self, index: usize, name: u32) -> Known {
         let (Some(Some(name)), Some(object)) = (
             self.names.get(name as usize),
             self.slots[index].object.as_ref(),
@@ -220,7 +221,7 @@ impl Slots {
             Some(ty) => Known::Fast(Property {
                 name: name.clone(),
                 ty,
-                transform: Transform::named(&name.text).filter(|_| class.spatial),
+                transform: Transform::named(&name.text),
             }),
             None => Known::Slow,
         }
