@@ -8,8 +8,8 @@ use std::rc::Rc;
 
 use lua_runtime_core::sexp::cache::HINT_AFTER;
 use lua_runtime_core::sexp::{
-    Compiled, ExpressionCache, NodeId, Position, Resolved, SexpError, SignalWatch, Value, Watch,
-    WatchChange, World, evaluate, evaluate_uncached,
+    Compiled, ExpressionCache, ExpressionSet, NodeId, Position, Resolved, SexpError, SignalWatch,
+    Value, Watch, WatchChange, World, evaluate, evaluate_uncached,
 };
 
 struct FakeNode {
@@ -32,6 +32,8 @@ struct Fake {
     seed: u64,
     /// How often an operator ran (to see that hits do not call it).
     calls: u64,
+    /// How often a property was read again for a check.
+    rereads: u64,
 }
 
 const ROOT: NodeId = 1;
@@ -46,6 +48,7 @@ impl Fake {
             clock: 0.0,
             seed: 0x9E37_79B9_7F4A_7C15,
             calls: 0,
+            rereads: 0,
         };
         fake.add(None, "root");
         fake
@@ -188,6 +191,9 @@ impl World for Fake {
         let (mut at, rest) = match path.strip_prefix('/') {
             Some(rest) => (Some(ROOT), rest.strip_prefix("root").unwrap_or(rest)),
             None if context == 0 => return Err("no context node for a relative path".into()),
+            None if !self.nodes.contains_key(&context) => {
+                return Err("the context node was freed".into());
+            }
             None => (Some(context), path),
         };
         let mut chain = vec![at.unwrap_or(ROOT)];
@@ -233,6 +239,7 @@ impl World for Fake {
     }
 
     fn current(&mut self, node: NodeId, property: &str) -> Option<Value> {
+        self.rereads += 1;
         self.nodes.get(&node)?.props.get(property).cloned()
     }
 
@@ -262,6 +269,25 @@ impl World for Fake {
             _ => Err("wrong arguments".into()),
         }
     }
+
+    fn connect_watches(&mut self) {
+        self.apply_watch_changes();
+    }
+}
+
+/// What a set reported last, per member.
+type Shown = Vec<Option<Result<Value, SexpError>>>;
+
+/// Evaluates `set`, keeping what it reports in `shown`; the indexes reported.
+fn evaluate_set(fake: &mut Fake, set: &mut ExpressionSet, shown: &mut Shown) -> Vec<usize> {
+    let cache = fake.cache.clone();
+    let mut reported = Vec::new();
+    shown.resize(set.len(), None);
+    set.evaluate(&cache, fake, &mut |i, _, result| {
+        reported.push(i);
+        shown[i] = Some(result.cloned().map_err(Clone::clone));
+    });
+    reported
 }
 
 fn error(source: &str) -> String {
@@ -613,6 +639,72 @@ fn the_bound_evicts_results_and_releases_their_connections() {
 }
 
 #[test]
+fn a_set_visits_only_members_whose_inputs_changed() {
+    let mut fake = Fake::new(100);
+    let a = fake.add(Some(ROOT), "A");
+    fake.cache.borrow_mut().set_var("a", Value::Int(1));
+    let mut set = ExpressionSet::new();
+    for source in [
+        "(> (prop \"A\" \"hp\") 50)",
+        "(< (prop \"A\" \"ammo\") 5)",
+        "(> (prop \"A\" \"ammo\") 5)",
+        "(double (var a))",
+        "(> (time) 0)",
+        "(prop \"Missing\" \"hp\")",
+    ] {
+        let expr = fake.compile(source).unwrap();
+        set.add(expr, ROOT);
+    }
+    let mut shown = Shown::new();
+    assert_eq!(
+        evaluate_set(&mut fake, &mut set, &mut shown),
+        [0, 1, 2, 3, 4, 5]
+    );
+    assert!(matches!(&shown[5], Some(Err(e)) if e.to_string().contains("Missing")));
+    let (calls, rereads) = (fake.calls, fake.rereads);
+    let before = fake.cache.borrow().stats();
+
+    // Nothing changed: only the failing member is reported again.
+    assert_eq!(evaluate_set(&mut fake, &mut set, &mut shown), [5]);
+    assert_eq!(fake.calls, calls, "no operator ran again");
+    assert_eq!(
+        fake.rereads,
+        rereads + 1,
+        "ammo is read once for both members"
+    );
+    let after = fake.cache.borrow().stats();
+    assert_eq!(after.hits - before.hits, 4, "four answered from the set");
+    assert_eq!(
+        after.evaluations - before.evaluations,
+        6,
+        "every member counted"
+    );
+
+    fake.set_prop(a, "ammo", Value::Int(3));
+    assert_eq!(evaluate_set(&mut fake, &mut set, &mut shown), [1, 2, 5]);
+    assert!(matches!(shown[1], Some(Ok(Value::Bool(true)))));
+    assert!(matches!(shown[2], Some(Ok(Value::Bool(false)))));
+    fake.cache.borrow_mut().set_var("a", Value::Int(5));
+    assert_eq!(evaluate_set(&mut fake, &mut set, &mut shown), [3, 5]);
+    assert!(matches!(shown[3], Some(Ok(Value::Int(10)))));
+    fake.set_prop(a, "hp", Value::Int(10));
+    assert_eq!(evaluate_set(&mut fake, &mut set, &mut shown), [0, 5]);
+    assert!(matches!(shown[0], Some(Ok(Value::Bool(false)))));
+
+    // Emptied caches (clear_caches) and evictions: every member is looked at again.
+    fake.cache.borrow_mut().clear();
+    fake.apply_watch_changes();
+    fake.set_prop(a, "hp", Value::Int(70));
+    assert_eq!(evaluate_set(&mut fake, &mut set, &mut shown), [0, 5]);
+    assert!(matches!(shown[0], Some(Ok(Value::Bool(true)))));
+    fake.cache.borrow_mut().set_capacity(1);
+    fake.apply_watch_changes();
+    fake.set_prop(a, "hp", Value::Int(20));
+    assert_eq!(evaluate_set(&mut fake, &mut set, &mut shown), [0, 5]);
+    assert!(matches!(shown[0], Some(Ok(Value::Bool(false)))));
+}
+
+#[test]
 fn shared_signals_stay_connected_while_any_result_needs_them() {
     let mut fake = Fake::new(100);
     let player = fake.add(Some(ROOT), "Player");
@@ -658,10 +750,22 @@ fn differential_cached_results_are_never_stale() {
     for s in sources {
         exprs.push(fake.compile(s).unwrap());
     }
+    let mut first = Vec::new();
     for name in names.iter().take(5) {
         let n = fake.add(Some(ROOT), name);
+        first.push(n);
         fake.add(Some(n), "Sub");
     }
+    // The same expressions in a set, in the root and in nodes that may go away.
+    let mut set = ExpressionSet::new();
+    let mut members = Vec::new();
+    for expr in &exprs {
+        for &context in [ROOT].iter().chain(&first[..3]) {
+            set.add(expr.clone(), context);
+            members.push((expr.clone(), context));
+        }
+    }
+    let mut shown = Shown::new();
     for step in 0..STEPS {
         let nodes: Vec<NodeId> = fake.nodes.keys().copied().filter(|n| *n != ROOT).collect();
         let pick = fake.random() as usize;
@@ -722,6 +826,20 @@ fn differential_cached_results_are_never_stale() {
                     expr.source
                 );
             }
+        }
+        evaluate_set(&mut fake, &mut set, &mut shown);
+        for (i, (expr, context)) in members.iter().enumerate() {
+            let fresh = fake.fresh(expr, *context);
+            let same = match (&shown[i], &fresh) {
+                (Some(Ok(a)), Ok(b)) => a.identical(b),
+                (Some(Err(a)), Err(b)) => a == b,
+                _ => false,
+            };
+            assert!(
+                same,
+                "step {step}: set member {i}, {} in {context}: set {:?}, fresh {fresh:?}",
+                expr.source, shown[i]
+            );
         }
     }
     let stats = fake.cache.borrow().stats();

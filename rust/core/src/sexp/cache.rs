@@ -15,14 +15,19 @@
 //!
 //! An invalidated result stays, marked stale, with its connections, until it is computed
 //! again: a value that changes every few frames does not connect and disconnect each time.
+//!
+//! Every result that stops being fresh (invalidated, evicted, dropped) is also written to a
+//! short log, so an [`ExpressionSet`](super::set::ExpressionSet) visits only the members
+//! whose results changed instead of looking each one up.
 
-use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
+use std::cell::{Cell, RefCell};
+use std::collections::HashSet;
 use std::num::NonZeroUsize;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 use std::time::Instant;
 
 use lru::LruCache;
+use rustc_hash::{FxBuildHasher, FxHashMap, FxHashSet};
 
 use super::compile::{Compiled, Eval, Strings, compile};
 use super::world::{Check, Label, NodeId, Reads, SignalWatch, World};
@@ -37,6 +42,9 @@ pub const TOP_EXPRESSIONS: usize = 20;
 
 /// Evaluations an expression needs before a hint is given about it.
 pub const HINT_AFTER: u64 = 20;
+
+/// Stale keys the log keeps; a set that falls further behind checks all its members.
+const LOG_KEPT: usize = 4096;
 
 /// A connection the engine side should make or undo.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,16 +116,21 @@ pub struct ExpressionCache {
     compiled: LruCache<Rc<str>, Rc<Compiled>>,
     next_id: u32,
     strings: Strings,
-    entries: LruCache<Key, Entry>,
-    by_var: HashMap<Rc<str>, HashSet<Key>>,
-    by_node: HashMap<NodeId, HashSet<Key>>,
-    by_signal: HashMap<SignalWatch, HashSet<Key>>,
-    unresolved: HashSet<Key>,
-    by_operator: HashMap<Rc<str>, HashSet<Key>>,
-    vars: HashMap<Rc<str>, Value>,
+    entries: LruCache<Key, Entry, FxBuildHasher>,
+    by_var: FxHashMap<Rc<str>, FxHashSet<Key>>,
+    by_node: FxHashMap<NodeId, FxHashSet<Key>>,
+    by_signal: FxHashMap<SignalWatch, FxHashSet<Key>>,
+    unresolved: FxHashSet<Key>,
+    by_operator: FxHashMap<Rc<str>, FxHashSet<Key>>,
+    vars: FxHashMap<Rc<str>, Value>,
     changes: Vec<WatchChange>,
     /// Counts invalidating events, so a result computed while one happened is not stored.
     epoch: u64,
+    /// Keys whose results stopped being fresh, oldest first; `log[0]` is number `log_start`.
+    log: Vec<Key>,
+    log_start: u64,
+    /// How far each set has read the log; nothing is logged while there is none.
+    readers: Vec<Weak<Cell<u64>>>,
     totals: Totals,
 }
 
@@ -133,15 +146,18 @@ impl ExpressionCache {
             compiled: LruCache::new(capacity(compiled)),
             next_id: 1,
             strings: Strings::default(),
-            entries: LruCache::new(capacity(results)),
-            by_var: HashMap::new(),
-            by_node: HashMap::new(),
-            by_signal: HashMap::new(),
-            unresolved: HashSet::new(),
-            by_operator: HashMap::new(),
-            vars: HashMap::new(),
+            entries: LruCache::with_hasher(capacity(results), FxBuildHasher),
+            by_var: FxHashMap::default(),
+            by_node: FxHashMap::default(),
+            by_signal: FxHashMap::default(),
+            unresolved: FxHashSet::default(),
+            by_operator: FxHashMap::default(),
+            vars: FxHashMap::default(),
             changes: Vec::new(),
             epoch: 0,
+            log: Vec::new(),
+            log_start: 0,
+            readers: Vec::new(),
             totals: Totals::default(),
         }
     }
@@ -174,6 +190,7 @@ impl ExpressionCache {
         while self.entries.len() > results.max(1) {
             if let Some((key, entry)) = self.entries.pop_lru() {
                 self.totals.evictions += 1;
+                self.note_stale(key);
                 self.release(key, entry.deps);
             }
         }
@@ -263,6 +280,88 @@ impl ExpressionCache {
         }
         self.compiled.clear();
         self.epoch += 1;
+        self.drop_log();
+    }
+
+    /// The log position after the newest stale key: what a set has seen once it has read
+    /// [`Self::stale_since`] up to now.
+    pub fn log_end(&self) -> u64 {
+        self.log_start + self.log.len() as u64
+    }
+
+    /// A new reader of the log, at its end: the set keeps its position there, and the log
+    /// keeps what the readers still alive have not read.
+    pub fn log_reader(&mut self) -> Rc<Cell<u64>> {
+        let reader = Rc::new(Cell::new(self.log_end()));
+        self.readers.retain(|r| r.strong_count() > 0);
+        self.readers.push(Rc::downgrade(&reader));
+        reader
+    }
+
+    /// The keys whose results stopped being fresh since log position `seen`, or `None` when
+    /// the log no longer reaches back that far (anything may have changed).
+    pub fn stale_since(&self, seen: u64) -> Option<&[Key]> {
+        let from = usize::try_from(seen.checked_sub(self.log_start)?).ok()?;
+        self.log.get(from..)
+    }
+
+    /// The checks the fresh result at `key` relies on (empty when signals and indexes cover
+    /// everything it read), or `None` when no fresh result is stored there.
+    pub fn standing(&self, key: Key) -> Option<Rc<[Check]>> {
+        let entry = self.entries.peek(&key)?;
+        entry.value.as_ref().map(|_| entry.checks.clone())
+    }
+
+    /// The result at `key` relied on `check`, which no longer holds: drops it.
+    pub fn check_failed(&mut self, key: Key, check: &Check) {
+        let cause = format!("{} changes", check.label());
+        self.epoch += 1;
+        self.invalidate(key, &cause.into());
+    }
+
+    /// Counts `n` hits a set answered from results it keeps itself.
+    pub fn count_hits(&mut self, n: u64) {
+        self.totals.evaluations += n;
+        self.totals.hits += n;
+    }
+
+    fn note_stale(&mut self, key: Key) {
+        if self.readers.is_empty() {
+            return;
+        }
+        if self.log.len() >= LOG_KEPT {
+            self.trim_log();
+        }
+        self.log.push(key);
+    }
+
+    /// Drops what every reader has read; when one is far behind, drops it all (that reader
+    /// will check everything).
+    fn trim_log(&mut self) {
+        self.readers.retain(|r| r.strong_count() > 0);
+        let oldest = self
+            .readers
+            .iter()
+            .filter_map(Weak::upgrade)
+            .map(|r| r.get())
+            .min();
+        let read = oldest
+            .and_then(|seen| seen.checked_sub(self.log_start))
+            .and_then(|n| usize::try_from(n).ok())
+            .filter(|n| *n >= LOG_KEPT / 2);
+        match read {
+            Some(n) if n <= self.log.len() => {
+                self.log.drain(..n);
+                self.log_start += n as u64;
+            }
+            _ => self.drop_log(),
+        }
+    }
+
+    /// Forgets the log: every set reading it next checks all its members.
+    fn drop_log(&mut self) {
+        self.log_start = self.log_end() + 1;
+        self.log.clear();
     }
 
     /// Signals connected now.
@@ -280,7 +379,7 @@ impl ExpressionCache {
     }
 
     /// Drops the results at `keys`; `cause` (made only when there are any) says why.
-    fn invalidate_all(&mut self, keys: Option<HashSet<Key>>, cause: impl FnOnce() -> String) {
+    fn invalidate_all(&mut self, keys: Option<FxHashSet<Key>>, cause: impl FnOnce() -> String) {
         self.epoch += 1;
         let Some(keys) = keys.filter(|k| !k.is_empty()) else {
             return;
@@ -297,6 +396,7 @@ impl ExpressionCache {
         {
             entry.expr.counts.borrow_mut().caused(cause);
             self.totals.invalidations += 1;
+            self.note_stale(key);
         }
     }
 
@@ -327,6 +427,7 @@ impl ExpressionCache {
     /// Drops the result at `key`, releasing what it watched.
     fn forget(&mut self, key: Key) {
         if let Some(entry) = self.entries.pop(&key) {
+            self.note_stale(key);
             self.release(key, entry.deps);
         }
     }
@@ -336,13 +437,18 @@ impl ExpressionCache {
         let deps = Deps::from(reads);
         self.subscribe(key, &deps);
         if let Some(entry) = self.entries.get_mut(&key) {
-            entry.value = Some(value);
+            // Stored over a fresh result (code run while computing evaluated it too): sets
+            // holding the old value must look again.
+            let replaced = entry.value.replace(value).is_some();
             entry.checks = checks;
             let old = std::mem::take(&mut entry.deps);
             // The new reads were subscribed first: what both read stays subscribed.
             self.release_except(key, old, &deps);
             if let Some(entry) = self.entries.peek_mut(&key) {
                 entry.deps = deps;
+            }
+            if replaced {
+                self.note_stale(key);
             }
             return;
         }
@@ -356,6 +462,7 @@ impl ExpressionCache {
             && evicted != key
         {
             self.totals.evictions += 1;
+            self.note_stale(evicted);
             self.release(evicted, old.deps);
         }
     }
@@ -465,7 +572,7 @@ impl ExpressionCache {
 
 /// Removes `key` from `map[k]`; true when that left the set empty (and removed it).
 fn remove_key<K: std::hash::Hash + Eq + Clone>(
-    map: &mut HashMap<K, HashSet<Key>>,
+    map: &mut FxHashMap<K, FxHashSet<Key>>,
     k: &K,
     key: Key,
 ) -> bool {
@@ -536,12 +643,7 @@ pub fn evaluate(
                 cache.borrow_mut().totals.hits += 1;
                 return Ok(value);
             }
-            Some(changed) => {
-                let cause = format!("{} changes", changed.label());
-                let mut cache = cache.borrow_mut();
-                cache.epoch += 1;
-                cache.invalidate(key, &cause.into());
-            }
+            Some(changed) => cache.borrow_mut().check_failed(key, changed),
         },
         Found::Miss => {}
     }

@@ -9,16 +9,19 @@
 //! - [`world`]: what an expression reads from the engine, and the record of those reads.
 //! - [`cache`]: compiled expressions by source, results by (expression, context node), and
 //!   their invalidation.
+//! - [`set`]: many expressions evaluated together, visiting only what changed.
 //! - [`value`]: the values expressions compute with.
 
 pub mod cache;
 pub mod compile;
 pub mod parse;
+pub mod set;
 pub mod value;
 pub mod world;
 
 pub use cache::{ExpressionCache, WatchChange, evaluate, evaluate_uncached};
 pub use compile::Compiled;
+pub use set::ExpressionSet;
 pub use value::{Opaque, Value};
 pub use world::{NodeId, Position, Resolved, SignalWatch, Watch, World};
 

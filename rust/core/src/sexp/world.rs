@@ -97,6 +97,11 @@ pub trait World {
     /// # Errors
     /// The operator's own error, or that it is no longer defined.
     fn call(&mut self, name: &str, args: &[Value]) -> Result<(Value, bool), String>;
+
+    /// Makes and undoes the signal connections the cache asks for
+    /// ([`ExpressionCache::take_watch_changes`](super::ExpressionCache::take_watch_changes)).
+    /// A set calls it after each member it computes, before anything else runs.
+    fn connect_watches(&mut self) {}
 }
 
 /// What a read was, for hints: `Player.health` (built into text only when shown).
