@@ -271,6 +271,51 @@ func test_batch_stats_and_hints() -> void:
 	a.health = 3
 
 
+## A set recomputes only the members whose inputs changed, yet every value it returns is
+## current, and an array it returned earlier stays as it was.
+func test_a_set_answers_from_what_changed() -> void:
+	var a := ship("A")
+	LuaRuntime.set_var("wave", 1)
+	var set := LuaExpressionSet.new()
+	set.add("(> (prop \"A\" \"health\") 50)", world)
+	set.add("(< (prop \"A\" \"ammo\") 5)", world)
+	set.add("(> (prop \"A\" \"ammo\") 20)", world)
+	set.add("(* (var wave) 2)", world)
+	var first := set.evaluate()
+	check_eq(first, [true, false, false, 2], "the first values")
+	var before := stats()
+	check_eq(set.evaluate(), [true, false, false, 2], "nothing changed")
+	var after := stats()
+	check_eq(after["hits"] - before["hits"], 4, "all four answered without computing")
+	check_eq(after["evaluations"] - before["evaluations"], 4, "and counted")
+	a.health = 10
+	a.ammo = 1
+	LuaRuntime.set_var("wave", 4)
+	check_eq(set.evaluate(), [false, true, false, 8], "a signal, a plain property and a variable")
+	check_eq(first, [true, false, false, 2], "an array returned earlier does not change")
+	a.ammo = 30
+	check_eq(set.evaluate(), [false, false, true, 8], "both readers of the plain property")
+	LuaRuntime.clear_caches()
+	a.health = 90
+	check_eq(set.evaluate(), [true, false, true, 8], "after the caches were emptied")
+	a.free()
+	check_eq(set.evaluate(), [null, null, null, 8], "members reading a freed node fail")
+	check_eq(_last_message(), "no node at 'A' at 1:4 in (> (prop \"A\" \"ammo\") 20)", "each error is reported")
+	ship("A").health = 70
+	check_eq(set.evaluate(), [true, false, false, 8], "and recover when it is back")
+
+
+## An operator that evaluates the set being evaluated gets nothing; the outer call completes.
+func test_a_set_used_inside_its_own_evaluation_refuses() -> void:
+	var set := LuaExpressionSet.new()
+	var inner := []
+	LuaRuntime.define_operator("peek", func(x): inner.append(set.evaluate()); return x, true)
+	set.add("(peek 5)", null)
+	check_eq(set.evaluate(), [5], "the outer call completes")
+	check_eq(inner, [[]], "the inner call gets an empty array")
+	check_eq(set.size(), 1, "and the set is unchanged")
+
+
 ## Random edits of every kind through the real engine; after each, every cached result
 ## equals a fresh evaluation.
 func test_differential_cached_results_are_never_stale() -> void:
@@ -294,8 +339,10 @@ func test_differential_cached_results_are_never_stale() -> void:
 	for v in ["a", "b", "c"]:
 		LuaRuntime.set_var(v, 0)
 	var exprs := []
+	var set := LuaExpressionSet.new()
 	for s in sources:
 		exprs.append(LuaRuntime.compile_expression(s))
+		set.add(exprs[-1], world)
 	for n in names.slice(0, 5):
 		ship("Sub", ship(n))
 	var mismatches := 0
@@ -336,6 +383,13 @@ func test_differential_cached_results_are_never_stale() -> void:
 					mismatches += 1
 					if mismatches < 5:
 						check(false, "step %d: %s in %s: cached %s, fresh %s" % [step, expr.get_source(), context.name, cached, fresh])
+		var values := set.evaluate()
+		for i in exprs.size():
+			var fresh: Variant = exprs[i].evaluate_uncached(world)
+			if typeof(values[i]) != typeof(fresh) or values[i] != fresh:
+				mismatches += 1
+				if mismatches < 5:
+					check(false, "step %d: %s in a set: %s, fresh %s" % [step, exprs[i].get_source(), values[i], fresh])
 	check_eq(mismatches, 0, "no cached result differed from a fresh one")
 	check(errors.is_empty(), "no evaluation failed: %s" % [errors.slice(0, 3)])
 	var s := stats()

@@ -276,3 +276,12 @@ pub fn constant(ty: VariantType, name: &StringName) -> Option<Variant> {
     let missing = value.is_nil() || value.try_to::<i64>().is_ok_and(|v| v == -1);
     (!missing).then_some(value)
 }
+
+/// Whether `object` is still the live object with instance id `id`: a lookup in the
+/// engine's object table, without the class check godot-rust makes when it builds a `Gd`.
+/// Instance ids are never reused, so a freed object's id finds nothing.
+pub fn is_live(id: u64, object: sys::GDExtensionObjectPtr) -> bool {
+    // SAFETY: Godot looks the id up in its object table and returns null when it is absent.
+    let found = unsafe { sys::interface_fn!(object_get_instance_from_id)(id) };
+    !found.is_null() && found == object
+}

@@ -7,6 +7,7 @@
 //! the SceneTree's `node_added`, `node_removed` and `node_renamed` say.
 
 pub mod library;
+pub mod nodes;
 pub mod object;
 pub mod world;
 
@@ -19,8 +20,10 @@ use godot::classes::Node;
 use godot::obj::Gd;
 use lua_runtime_core::Error;
 use lua_runtime_core::sexp::compile::is_operator_name;
+use lua_runtime_core::sexp::set::Report;
 use lua_runtime_core::sexp::{
-    Compiled, ExpressionCache, SexpError, SignalWatch, WatchChange, evaluate, evaluate_uncached,
+    Compiled, ExpressionCache, ExpressionSet, SexpError, SignalWatch, WatchChange, evaluate,
+    evaluate_uncached,
 };
 use lua_runtime_core::stats::ExpressionStats;
 use mlua::RegistryKey;
@@ -51,6 +54,8 @@ pub struct Expressions {
     connections: RefCell<HashMap<SignalWatch, Callable>>,
     /// The tree listened to, and the connections made to it.
     tree: scene_tree::Listener,
+    /// The nodes expressions read, by id.
+    pub nodes: nodes::Nodes,
 }
 
 impl Default for Expressions {
@@ -63,6 +68,7 @@ impl Default for Expressions {
             operators: RefCell::default(),
             connections: RefCell::default(),
             tree: scene_tree::Listener::default(),
+            nodes: nodes::Nodes::default(),
         }
     }
 }
@@ -119,6 +125,16 @@ impl Expressions {
             .map_err(|error| expression_error(&expr.source, error))
     }
 
+    /// Evaluates every member of `set`; `report` hears of the values that changed and of
+    /// the errors (see [`ExpressionSet::evaluate`]).
+    pub fn evaluate_set(&self, state: &RuntimeState, set: &mut ExpressionSet, report: Report<'_>) {
+        self.listen();
+        set.evaluate(&self.cache, &mut GodotWorld { state }, report);
+        if self.cache.borrow().has_watch_changes() {
+            self.apply_watch_changes();
+        }
+    }
+
     /// Sets a runtime variable for `(var name)`.
     pub fn set_var(&self, name: &str, value: &Variant) {
         self.cache.borrow_mut().set_var(name, to_value(value));
@@ -169,12 +185,13 @@ impl Expressions {
     /// Disconnects everything and forgets the operators (at shutdown, before Lua closes).
     pub fn stop(&self) {
         self.clear();
+        self.nodes.clear();
         self.operators.borrow_mut().clear();
         self.tree.stop();
     }
 
     /// Makes and undoes the node-signal connections the cache asks for.
-    fn apply_watch_changes(&self) {
+    pub fn apply_watch_changes(&self) {
         let changes = self.cache.borrow_mut().take_watch_changes();
         for change in changes {
             match change {
@@ -225,7 +242,7 @@ fn tree_signal(signal: &str, args: &[&Variant]) {
     }
 }
 
-fn expression_error(source: &str, error: SexpError) -> Error {
+pub fn expression_error(source: &str, error: SexpError) -> Error {
     Error::Expression {
         text: source.to_owned(),
         error,

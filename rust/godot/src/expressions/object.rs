@@ -1,12 +1,14 @@
 //! `LuaExpression`: a compiled expression GDScript (and Lua) keeps and evaluates again and
 //! again, made by `LuaRuntime.compile_expression(text)` or `sexp.compile(text)`.
 
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use godot::classes::{Node, RefCounted};
 use godot::prelude::*;
-use lua_runtime_core::sexp::Compiled;
+use lua_runtime_core::sexp::{Compiled, ExpressionSet, SexpError};
 
+use super::world::{id_of, to_variant};
 use crate::state;
 
 /// A compiled SEXP expression. Results are cached per context node and recomputed only
@@ -57,11 +59,21 @@ impl LuaExpression {
 
 /// Many expressions, each with its context node, evaluated together in one call: what a
 /// mission checks every frame. Made with `LuaExpressionSet.new()`.
+///
+/// Only the members whose inputs changed are computed or even looked up (see
+/// `lua_runtime_core::sexp::set`); the values of the others are kept from the last call.
 #[derive(GodotClass)]
 #[class(init, base = RefCounted)]
 pub struct LuaExpressionSet {
-    members: Vec<(Rc<Compiled>, Option<Gd<Node>>)>,
+    members: RefCell<Members>,
     base: Base<RefCounted>,
+}
+
+#[derive(Default)]
+struct Members {
+    set: ExpressionSet,
+    /// Each member's value, updated where it changed.
+    values: VarArray,
 }
 
 #[godot_api]
@@ -69,7 +81,7 @@ impl LuaExpressionSet {
     /// Adds `sexp` (text, or a `LuaExpression`) evaluated in `context`; its index, or -1
     /// (and a reported error) when it does not compile.
     #[func]
-    fn add(&mut self, sexp: Variant, context: Option<Gd<Node>>) -> i64 {
+    fn add(&self, sexp: Variant, context: Option<Gd<Node>>) -> i64 {
         let compiled = if let Ok(expression) = sexp.try_to::<Gd<LuaExpression>>() {
             expression.bind().compiled.clone()
         } else {
@@ -84,39 +96,65 @@ impl LuaExpressionSet {
                 }
             }
         };
-        self.members.push((compiled, context));
-        self.members.len() as i64 - 1
+        let Some(mut members) = self.members_mut() else {
+            return -1;
+        };
+        members.values.push(&Variant::nil());
+        members.set.add(compiled, context.as_ref().map_or(0, id_of)) as i64
     }
 
     /// Every member's value, in the order added (null where one failed; its error is
     /// reported).
     #[func]
     fn evaluate(&self) -> VarArray {
-        let mut out = VarArray::new();
         let Some(state) = state::get() else {
-            return out;
+            return VarArray::new();
         };
-        out.resize(self.members.len(), &Variant::nil());
-        for (i, (compiled, context)) in self.members.iter().enumerate() {
-            match state
-                .expressions
-                .evaluate(&state, compiled, context.as_ref(), true)
-            {
-                Ok(value) => out.set(i, &value),
-                Err(e) => crate::errors::report(&state, &e),
-            }
+        let Some(mut members) = self.members_mut() else {
+            return VarArray::new();
+        };
+        let mut failed: Vec<(Rc<Compiled>, SexpError)> = Vec::new();
+        let Members { set, values } = &mut *members;
+        state
+            .expressions
+            .evaluate_set(&state, set, &mut |i, expr, result| match result {
+                Ok(value) => values.set(i, &to_variant(value)),
+                Err(error) => {
+                    values.set(i, &Variant::nil());
+                    failed.push((expr.clone(), error.clone()));
+                }
+            });
+        let out = values.duplicate_shallow();
+        drop(members);
+        // Reported once the set is released: handlers of `script_error` may use it.
+        for (expr, error) in failed {
+            crate::errors::report(&state, &super::expression_error(&expr.source, error));
         }
         out
     }
 
     #[func]
     fn size(&self) -> i64 {
-        self.members.len() as i64
+        self.members.try_borrow().map_or(0, |m| m.set.len() as i64)
     }
 
     #[func]
-    fn clear(&mut self) {
-        self.members.clear();
+    fn clear(&self) {
+        if let Some(mut members) = self.members_mut() {
+            *members = Members::default();
+        }
+    }
+}
+
+impl LuaExpressionSet {
+    /// The members, or `None` (and an error) while this set is being evaluated: an operator
+    /// or a getter it ran used the set.
+    fn members_mut(&self) -> Option<std::cell::RefMut<'_, Members>> {
+        let members = self.members.try_borrow_mut().ok();
+        if members.is_none() {
+            godot_error!("LuaExpressionSet: used while it is being evaluated");
+        }
+        members
     }
 }
 

@@ -11,6 +11,7 @@ use lua_runtime_core::sexp::{NodeId, Opaque, Position, Resolved, Value, Watch, W
 
 use super::Implementation;
 use crate::bridge::convert;
+use crate::bridge::names::intern_str;
 use crate::state::RuntimeState;
 
 /// A Variant an expression cannot compute with but can compare and show.
@@ -72,24 +73,19 @@ pub fn object(id: NodeId) -> Option<Gd<Object>> {
     Gd::<Object>::try_from_instance_id(id).ok()
 }
 
-fn node(id: NodeId) -> Option<Gd<Node>> {
-    object(id)?.try_cast::<Node>().ok()
-}
-
 pub fn id_of(node: &Gd<Node>) -> NodeId {
     node.instance_id_unchecked().to_i64() as u64
-}
-
-fn name_of(object: &Gd<Object>) -> String {
-    match object.clone().try_cast::<Node>() {
-        Ok(node) => node.get_name().to_string(),
-        Err(object) => object.get_class().to_string(),
-    }
 }
 
 /// The engine, for one evaluation.
 pub struct GodotWorld<'a> {
     pub state: &'a RuntimeState,
+}
+
+impl GodotWorld<'_> {
+    fn node(&self, id: NodeId) -> Option<Gd<Node>> {
+        self.state.expressions.nodes.get(id)
+    }
 }
 
 impl World for GodotWorld<'_> {
@@ -101,7 +97,7 @@ impl World for GodotWorld<'_> {
         } else if context == 0 {
             return Err("no context node: a relative path needs one".into());
         } else {
-            node(context)
+            self.node(context)
         };
         let Some(start) = start else {
             return Err("the context node was freed".into());
@@ -120,7 +116,7 @@ impl World for GodotWorld<'_> {
         for name in names {
             at = match at {
                 Some(n) if name == ".." => n.get_parent(),
-                Some(n) => n.get_node_or_null(&NodePath::from(name)),
+                Some(n) => n.get_node_or_null(&self.state.expressions.nodes.path(name)),
                 None => None,
             };
             match &at {
@@ -144,29 +140,31 @@ impl World for GodotWorld<'_> {
         property: &str,
         on: Option<&str>,
     ) -> Result<(Value, Watch), String> {
-        let object = object(node).ok_or("the node was freed")?;
-        let value = read(&object, property);
+        let node = self.node(node).ok_or("the node was freed")?;
+        let object: &Object = &node;
+        let value = read(object, property);
         let base = property.split(':').next().unwrap_or(property);
-        if value.is_nil() && !crate::bridge::object::declares_property(&object, base) {
+        if value.is_nil() && !crate::bridge::object::declares_property(&node.clone().upcast(), base)
+        {
             return Err(format!(
                 "node '{}' ({}) has no property '{base}'",
-                name_of(&object),
-                object.get_class()
+                node.get_name(),
+                node.get_class()
             ));
         }
         let mut signals: Vec<Rc<str>> = Vec::new();
-        let changed = format!("{base}_changed");
-        if object.has_signal(changed.as_str()) {
-            signals.push(changed.into());
-        } else if object.has_signal("changed") {
+        let changed = intern_str(&format!("{base}_changed"));
+        if object.has_signal(&changed.value) {
+            signals.push((*changed.text).into());
+        } else if object.has_signal(&intern_str("changed").value) {
             signals.push("changed".into());
         }
         if let Some(on) = on {
             if !object.has_signal(on) {
                 return Err(format!(
                     "node '{}' ({}) has no signal '{on}'",
-                    name_of(&object),
-                    object.get_class()
+                    node.get_name(),
+                    node.get_class()
                 ));
             }
             if !signals.iter().any(|s| &**s == on) {
@@ -182,11 +180,12 @@ impl World for GodotWorld<'_> {
     }
 
     fn current(&mut self, node: NodeId, property: &str) -> Option<Value> {
-        Some(to_value(&read(&object(node)?, property)))
+        let node = self.node(node)?;
+        Some(to_value(&read(&node, property)))
     }
 
     fn position(&mut self, node: NodeId) -> Result<Position, String> {
-        let object = object(node).ok_or("the node was freed")?;
+        let object = self.node(node).ok_or("the node was freed")?;
         let object = match object.try_cast::<Node2D>() {
             Ok(n) => {
                 let p = n.get_global_position();
@@ -205,10 +204,10 @@ impl World for GodotWorld<'_> {
                     at: [f64::from(p.x), f64::from(p.y), f64::from(p.z)],
                 })
             }
-            Err(object) => Err(format!(
+            Err(node) => Err(format!(
                 "'distance': node '{}' is a {}, not a Node2D or Node3D",
-                name_of(&object),
-                object.get_class()
+                node.get_name(),
+                node.get_class()
             )),
         }
     }
@@ -258,14 +257,18 @@ impl World for GodotWorld<'_> {
         };
         Ok((to_value(&result), pure))
     }
+
+    fn connect_watches(&mut self) {
+        self.state.expressions.apply_watch_changes();
+    }
 }
 
 /// `property` of `object`: a plain name through the interned StringName, a `:` path as a
 /// NodePath.
-fn read(object: &Gd<Object>, property: &str) -> Variant {
+fn read(object: &Object, property: &str) -> Variant {
     if property.contains(':') {
         object.get_indexed(&NodePath::from(property))
     } else {
-        object.get(&crate::bridge::names::intern_str(property).value)
+        object.get(&intern_str(property).value)
     }
 }
