@@ -93,11 +93,6 @@ impl ExpressionSet {
         *self = Self::default();
     }
 
-    /// The expression at `index`.
-    pub fn expr(&self, index: usize) -> Option<&Rc<Compiled>> {
-        self.members.get(index).map(|m| &m.expr)
-    }
-
     /// Evaluates every member. `report` hears of each member whose value differs from the
     /// one last reported (every member, the first time) and of every error, with the
     /// member's index and expression; a member that failed counts as changed when it next
@@ -172,9 +167,7 @@ impl ExpressionSet {
             },
         };
         let member = &mut self.members[index];
-        if let Standing::Checked { reads, .. } = std::mem::replace(&mut member.standing, standing) {
-            self.reads.release(&reads);
-        }
+        member.stand(standing, &mut self.reads);
         match result {
             Ok(value) => {
                 if !member.last.as_ref().is_some_and(|l| l.identical(&value)) {
@@ -204,9 +197,9 @@ impl ExpressionSet {
         let stale = cache.stale_since(seen.get());
         seen.set(end);
         let Some(keys) = stale else {
-            for index in 0..self.members.len() {
+            for (index, member) in self.members.iter_mut().enumerate() {
                 if except.is_none_or(|(_, i)| i != index) {
-                    self.forget(index);
+                    member.stand(Standing::Unknown, &mut self.reads);
                 }
             }
             return;
@@ -217,23 +210,21 @@ impl ExpressionSet {
             };
             for &index in indexes {
                 if except != Some((*key, index)) {
-                    let member = &mut self.members[index];
-                    if let Standing::Checked { reads, .. } =
-                        std::mem::replace(&mut member.standing, Standing::Unknown)
-                    {
-                        self.reads.release(&reads);
-                    }
+                    self.members[index].stand(Standing::Unknown, &mut self.reads);
                 }
             }
         }
     }
+}
 
-    fn forget(&mut self, index: usize) {
-        let member = &mut self.members[index];
-        if let Standing::Checked { reads, .. } =
-            std::mem::replace(&mut member.standing, Standing::Unknown)
+impl Member {
+    /// Records where the cache stands on this member, releasing the shared reads of the
+    /// checks it relied on before.
+    fn stand(&mut self, standing: Standing, reads: &mut SharedReads) {
+        if let Standing::Checked { reads: ids, .. } =
+            std::mem::replace(&mut self.standing, standing)
         {
-            self.reads.release(&reads);
+            reads.release(&ids);
         }
     }
 }

@@ -363,29 +363,21 @@ impl UserData for LuaVariant {
                 &rest,
             )
         });
-        methods.add_meta_function(MetaMethod::Add, |lua, (a, b): (Value, Value)| {
-            operate(lua, VariantOperator::ADD, "+", &a, &b)
-        });
-        methods.add_meta_function(MetaMethod::Sub, |lua, (a, b): (Value, Value)| {
-            operate(lua, VariantOperator::SUBTRACT, "-", &a, &b)
-        });
-        methods.add_meta_function(MetaMethod::Mul, |lua, (a, b): (Value, Value)| {
-            operate(lua, VariantOperator::MULTIPLY, "*", &a, &b)
-        });
-        methods.add_meta_function(MetaMethod::Div, |lua, (a, b): (Value, Value)| {
-            operate(lua, VariantOperator::DIVIDE, "/", &a, &b)
-        });
+        for (meta, op, symbol) in [
+            (MetaMethod::Add, VariantOperator::ADD, "+"),
+            (MetaMethod::Sub, VariantOperator::SUBTRACT, "-"),
+            (MetaMethod::Mul, VariantOperator::MULTIPLY, "*"),
+            (MetaMethod::Div, VariantOperator::DIVIDE, "/"),
+            (MetaMethod::Mod, VariantOperator::MODULO, "%"),
+            (MetaMethod::Lt, VariantOperator::LESS, "<"),
+            (MetaMethod::Le, VariantOperator::LESS_EQUAL, "<="),
+        ] {
+            methods.add_meta_function(meta, move |lua, (a, b): (Value, Value)| {
+                operate(lua, op, symbol, &a, &b)
+            });
+        }
         methods.add_meta_function(MetaMethod::Unm, |lua, (a, _b): (Value, Value)| {
             operate(lua, VariantOperator::NEGATE, "-", &a, &Value::Nil)
-        });
-        methods.add_meta_function(MetaMethod::Mod, |lua, (a, b): (Value, Value)| {
-            operate(lua, VariantOperator::MODULO, "%", &a, &b)
-        });
-        methods.add_meta_function(MetaMethod::Lt, |lua, (a, b): (Value, Value)| {
-            operate(lua, VariantOperator::LESS, "<", &a, &b)
-        });
-        methods.add_meta_function(MetaMethod::Le, |lua, (a, b): (Value, Value)| {
-            operate(lua, VariantOperator::LESS_EQUAL, "<=", &a, &b)
         });
     }
 }

@@ -196,7 +196,7 @@ impl Expressions {
         for change in changes {
             match change {
                 WatchChange::Connect(watch) => {
-                    let Some(mut object) = world::object(watch.node) else {
+                    let Some(mut node) = self.nodes.get(watch.node) else {
                         continue;
                     };
                     let told = watch.clone();
@@ -205,16 +205,15 @@ impl Expressions {
                             state.expressions.cache.borrow_mut().signal(&told);
                         }
                     });
-                    object.connect(&*watch.signal, &callable);
+                    node.connect(&*watch.signal, &callable);
                     self.connections.borrow_mut().insert(watch, callable);
                 }
                 WatchChange::Disconnect(watch) => {
                     let callable = self.connections.borrow_mut().remove(&watch);
-                    if let (Some(callable), Some(mut object)) =
-                        (callable, world::object(watch.node))
-                        && object.is_connected(&*watch.signal, &callable)
+                    if let (Some(callable), Some(mut node)) = (callable, self.nodes.get(watch.node))
+                        && node.is_connected(&*watch.signal, &callable)
                     {
-                        object.disconnect(&*watch.signal, &callable);
+                        node.disconnect(&*watch.signal, &callable);
                     }
                 }
             }

@@ -6,7 +6,7 @@ use std::rc::Rc;
 
 use godot::builtin::{GString, NodePath, StringName, VarArray, Variant, VariantType};
 use godot::classes::{Node, Node2D, Node3D, Object, Time};
-use godot::obj::{Gd, InstanceId, Singleton};
+use godot::obj::{Gd, Singleton};
 use lua_runtime_core::sexp::{NodeId, Opaque, Position, Resolved, Value, Watch, World};
 
 use super::Implementation;
@@ -66,11 +66,6 @@ pub fn to_variant(v: &Value) -> Variant {
             .map(|v| v.0.clone())
             .unwrap_or_default(),
     }
-}
-
-pub fn object(id: NodeId) -> Option<Gd<Object>> {
-    let id = InstanceId::try_from_i64(id as i64)?;
-    Gd::<Object>::try_from_instance_id(id).ok()
 }
 
 pub fn id_of(node: &Gd<Node>) -> NodeId {
