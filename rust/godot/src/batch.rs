@@ -5,7 +5,11 @@
 //! step (a frame, or a physics step) the runtime records that order. The next step, the first
 //! node of each run of nodes with the same script and `execution_order` in the recorded order
 //! runs the whole run in one Lua call; the other nodes of the run find they have run and
-//! return at once. So the order is the unbatched one, with these exceptions, each taking
+//! return at once. While Godot calls the nodes in the order of the plan, recording is only
+//! counting: a call compares its node with the plan's entry at that position and reads marks
+//! kept side by side with the plan, touching no per-node memory; the first call that departs
+//! from the plan starts a full recording. So the order is the unbatched one, with these
+//! exceptions, each taking
 //! effect one step late as unbatched would see it at once: a step in which a LuaScriptNode
 //! started, re-entered the tree or changed `execution_order`, or a script reloaded, runs
 //! unbatched (and records the new order), as does the step after the scene tree unpauses;
@@ -18,11 +22,12 @@
 //! in a new call.
 
 use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::Instant;
 
 use godot::classes::Engine;
-use godot::obj::{InstanceId, Singleton};
+use godot::obj::{Gd, InstanceId, Singleton};
 use lua_runtime_core::ScriptError;
 use lua_runtime_core::host::tasks::Outcome;
 use lua_runtime_core::stats::FrameStats;
@@ -53,8 +58,7 @@ impl Kind {
     }
 
     /// The engine's count of steps of this kind.
-    fn now(self) -> u64 {
-        let engine = Engine::singleton();
+    fn now(self, engine: &Gd<Engine>) -> u64 {
         match self {
             Kind::Process => engine.get_process_frames(),
             Kind::Physics => engine.get_physics_frames(),
@@ -92,10 +96,17 @@ pub enum Step {
     Begin(u64),
     /// Its callback ran in its run's batch already.
     Ran,
-    /// It is the first of run `usize` to be called: see [`Batches::lead`].
-    Lead(usize),
+    /// It is the first of its run to be called: see [`Batches::lead`].
+    Lead(Seat),
     /// It runs alone.
     Alone,
+}
+
+/// Where a node called to lead stands: its run, and its own entry in the plan.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Seat {
+    run: usize,
+    at: usize,
 }
 
 /// Consecutive entries of a plan with the same script and `execution_order`.
@@ -109,10 +120,20 @@ struct Run {
 struct Steps {
     /// The engine step being recorded.
     step: Cell<u64>,
-    /// The nodes Godot called this step, in its order.
+    /// How many calls Godot made this step.
+    calls: Cell<usize>,
+    /// A call this step departed from the plan's order: `recording` holds the calls made.
+    diverged: Cell<bool>,
+    /// The nodes Godot called this step, in its order, once the step departed from the plan
+    /// (until then the calls made are the plan's first `calls` entries).
     recording: RefCell<Vec<Rc<Instance>>>,
     /// The nodes the batches run this step (the order recorded the step before).
     plan: RefCell<Plan>,
+    /// Per plan entry: the run it belongs to, and the step in which a batch ran it.
+    run_of: RefCell<Vec<usize>>,
+    ran: RefCell<Vec<u64>>,
+    /// Plan entries by node, for calls made out of the plan's order (built at the first).
+    positions: RefCell<Option<HashMap<*const Instance, usize>>>,
     runs: RefCell<Vec<Run>>,
     /// The nodes whose `self` and module the Lua plan table holds, in order.
     in_table: RefCell<Vec<InstanceId>>,
@@ -126,8 +147,13 @@ impl Default for Steps {
     fn default() -> Self {
         Steps {
             step: Cell::new(NEVER),
+            calls: Cell::new(0),
+            diverged: Cell::new(false),
             recording: RefCell::default(),
             plan: RefCell::default(),
+            run_of: RefCell::default(),
+            ran: RefCell::default(),
+            positions: RefCell::default(),
             runs: RefCell::default(),
             in_table: RefCell::default(),
             dirty: Cell::new(false),
@@ -144,6 +170,7 @@ pub struct Batches {
     steps: [Steps; 2],
     enabled: Cell<bool>,
     timing: RefCell<Timing>,
+    engine: Gd<Engine>,
 }
 
 impl Batches {
@@ -166,6 +193,7 @@ impl Batches {
             steps: Default::default(),
             enabled: Cell::new(true),
             timing: RefCell::new(Timing::default()),
+            engine: Engine::singleton(),
         })
     }
 
@@ -194,7 +222,7 @@ impl Batches {
     /// Godot calls `instance`'s node for a step of `kind`: what the node does.
     pub fn step(&self, kind: Kind, instance: &Rc<Instance>) -> Step {
         let steps = &self.steps[kind.index()];
-        let now = kind.now();
+        let now = kind.now(&self.engine);
         if steps.step.get() != now {
             return Step::Begin(now);
         }
@@ -216,58 +244,69 @@ impl Batches {
 
     fn join(&self, kind: Kind, instance: &Rc<Instance>, now: u64) -> Step {
         let steps = &self.steps[kind.index()];
-        steps.recording.borrow_mut().push(instance.clone());
-        let frame = &instance.frame[kind.index()];
-        if frame.ran.get() == now {
-            return Step::Ran;
-        }
-        if frame.planned.get() != now {
+        let Some(at) = steps.record(instance) else {
             // A node the plan does not know (it started processing, or was unpaused): it
             // runs alone now, and the next step runs unbatched to record the new order.
             if !steps.runs.borrow().is_empty() {
                 steps.dirty.set(true);
             }
             return Step::Alone;
+        };
+        if steps.ran.borrow()[at] == now {
+            return Step::Ran;
         }
-        let run = frame.run.get();
+        let run = steps.run_of.borrow()[at];
         match steps.runs.borrow().get(run) {
-            Some(r) if !r.done => Step::Lead(run),
+            Some(r) if !r.done => Step::Lead(Seat { run, at }),
             _ => Step::Alone,
         }
     }
 
-    /// Runs run `run` of this step's plan, led by `instance`; true if `instance`'s own
-    /// callback ran in it.
-    pub fn lead(
-        &self,
-        state: &RuntimeState,
-        kind: Kind,
-        instance: &Rc<Instance>,
-        run: usize,
-        delta: f64,
-    ) -> bool {
-        let now = self.steps[kind.index()].step.get();
-        self.run(state, kind, run, now, delta);
-        instance.frame[kind.index()].ran.get() == now
+    /// Runs the run of this step's plan that the node at `seat` leads; true if the node's
+    /// own callback ran in it.
+    pub fn lead(&self, state: &RuntimeState, kind: Kind, seat: Seat, delta: f64) -> bool {
+        let steps = &self.steps[kind.index()];
+        let now = steps.step.get();
+        self.run(state, kind, seat.run, now, delta);
+        steps.ran.borrow().get(seat.at) == Some(&now)
     }
 
     /// The first node of a new step: last step's recording becomes this step's plan.
     fn begin(&self, state: &RuntimeState, kind: Kind, now: u64) {
         let steps = &self.steps[kind.index()];
         steps.step.set(now);
-        let recorded = std::mem::take(&mut *steps.recording.borrow_mut());
+        let calls = steps.calls.replace(0);
+        let recorded = if steps.diverged.replace(false) {
+            Some(std::mem::take(&mut *steps.recording.borrow_mut()))
+        } else if calls == steps.plan.borrow().len() {
+            // Godot called exactly the plan, in its order.
+            None
+        } else {
+            Some(steps.plan.borrow()[..calls].to_vec())
+        };
+        *steps.positions.borrow_mut() = None;
         // Unpaused nodes rejoin the order.
         let paused = crate::scene_tree::current().is_some_and(|tree| tree.is_paused());
         let unpaused = steps.paused.replace(paused) && !paused;
         let dirty = steps.dirty.replace(false) || unpaused;
         let mut runs = steps.runs.borrow_mut();
-        runs.clear();
-        *steps.plan.borrow_mut() = Plan::default();
-        if dirty || !self.enabled.get() || recorded.len() < 2 {
+        if dirty || !self.enabled.get() || recorded.as_ref().is_some_and(|r| r.len() < 2) {
+            runs.clear();
+            *steps.plan.borrow_mut() = Plan::default();
             self.empty_table(state.host.lua(), kind);
             return;
         }
-        let plan = recorded;
+        let Some(plan) = recorded else {
+            // The same plan again: its runs are to run afresh.
+            for run in runs.iter_mut() {
+                run.done = false;
+            }
+            return;
+        };
+        runs.clear();
+        *steps.plan.borrow_mut() = Plan::default();
+        let mut run_of = steps.run_of.borrow_mut();
+        run_of.clear();
         for (i, instance) in plan.iter().enumerate() {
             let joins = runs.last().is_some_and(|r: &Run| {
                 let first = &plan[r.start];
@@ -281,10 +320,11 @@ impl Batches {
                     done: false,
                 }),
             }
-            let frame = &instance.frame[kind.index()];
-            frame.planned.set(now);
-            frame.run.set(runs.len() - 1);
+            run_of.push(runs.len() - 1);
         }
+        let mut ran = steps.ran.borrow_mut();
+        ran.clear();
+        ran.resize(plan.len(), NEVER);
         match self.fill_table(state.host.lua(), kind, &plan) {
             Ok(()) => *steps.plan.borrow_mut() = Rc::new(plan),
             Err(e) => {
@@ -341,14 +381,16 @@ impl Batches {
         // Nodes Godot would skip now; every other one counts as run, so that when Godot
         // calls it later this step it does nothing.
         let mut skipped = Vec::new();
+        let mut ran = steps.ran.borrow_mut();
         for (i, instance) in plan.iter().enumerate().take(end).skip(start) {
             if instance.runs_now(kind) {
-                instance.frame[kind.index()].ran.set(now);
+                ran[i] = now;
             } else {
                 skipped.push(i + 1);
                 let _ = skip.raw_set(i + 1, true);
             }
         }
+        drop(ran);
         let heap = state.host.memory_bytes();
         let started = Instant::now();
         let mut from = start + 1;
@@ -396,7 +438,7 @@ impl Batches {
         self.timing.borrow_mut().end_frame();
         for kind in Kind::ALL {
             // A step of this kind went by without any node: nothing runs it any more.
-            if self.steps[kind.index()].step.get() != kind.now() {
+            if self.steps[kind.index()].step.get() != kind.now(&self.engine) {
                 self.forget(kind);
                 self.empty_table(lua, kind);
             }
@@ -417,8 +459,11 @@ impl Batches {
     /// Drops `kind`'s recorded order and plan.
     fn forget(&self, kind: Kind) {
         let steps = &self.steps[kind.index()];
+        steps.calls.set(0);
+        steps.diverged.set(false);
         steps.recording.borrow_mut().clear();
         *steps.plan.borrow_mut() = Plan::default();
+        *steps.positions.borrow_mut() = None;
         steps.runs.borrow_mut().clear();
     }
 
@@ -442,22 +487,32 @@ impl Batches {
 /// No step: the engine counts steps from 0.
 const NEVER: u64 = u64::MAX;
 
-/// Where one node stands in one kind's plan.
-pub struct FrameMarks {
-    /// The step whose plan includes the node, and the run of that plan it belongs to.
-    planned: Cell<u64>,
-    run: Cell<usize>,
-    /// The step in which a batch ran (or skipped) the node.
-    ran: Cell<u64>,
-}
-
-impl Default for FrameMarks {
-    fn default() -> Self {
-        FrameMarks {
-            planned: Cell::new(NEVER),
-            run: Cell::new(0),
-            ran: Cell::new(NEVER),
+impl Steps {
+    /// Records a call of `instance`'s node; its entry in this step's plan, if it has one.
+    fn record(&self, instance: &Rc<Instance>) -> Option<usize> {
+        let call = self.calls.get();
+        self.calls.set(call + 1);
+        let plan = self.plan.borrow();
+        if !self.diverged.get() {
+            if plan
+                .get(call)
+                .is_some_and(|entry| Rc::ptr_eq(entry, instance))
+            {
+                return Some(call);
+            }
+            // The first call out of the plan's order: the calls so far were the plan's.
+            self.diverged.set(true);
+            *self.recording.borrow_mut() = plan[..call.min(plan.len())].to_vec();
         }
+        self.recording.borrow_mut().push(instance.clone());
+        let mut positions = self.positions.borrow_mut();
+        let positions = positions.get_or_insert_with(|| {
+            plan.iter()
+                .enumerate()
+                .map(|(i, entry)| (Rc::as_ptr(entry), i))
+                .collect()
+        });
+        positions.get(&Rc::as_ptr(instance)).copied()
     }
 }
 

@@ -10,7 +10,7 @@ use godot::obj::Gd;
 use godot::obj::InstanceId;
 use mlua::{Function, Lua, RegistryKey, Table};
 
-use crate::batch::{FrameMarks, Kind};
+use crate::batch::Kind;
 
 /// A node running a script: its `self` table and the script's current module.
 ///
@@ -25,8 +25,6 @@ pub struct Instance {
     active: Cell<bool>,
     /// The node's `execution_order`.
     pub order: Cell<i32>,
-    /// Where the node stands in each kind's batch plan (see `batch`).
-    pub frame: [FrameMarks; 2],
     /// The node's `self`; it outlives reloads.
     state: RegistryKey,
     module: RefCell<RegistryKey>,
@@ -48,7 +46,6 @@ impl Instance {
             node_ref: node,
             active: Cell::new(true),
             order: Cell::new(0),
-            frame: Default::default(),
             state: lua.create_registry_value(state)?,
             module: RefCell::new(lua.create_registry_value(module)?),
         })

@@ -344,27 +344,33 @@ impl LuaScriptNode {
         if !self.enabled {
             return;
         }
-        let (Some(instance), Some(state)) = (self.instance.clone(), state::existing()) else {
+        let (Some(instance), Some(state)) = (self.instance.as_ref(), state::existing()) else {
             return;
         };
         if state.batches.enabled() {
-            let mut step = state.batches.step(kind, &instance);
+            // Most calls are of nodes that ran in their batch already: those touch nothing
+            // of the node's own.
+            let mut step = state.batches.step(kind, instance);
             if let Step::Begin(now) = step {
+                let instance = instance.clone();
                 let _guard = self.base_mut();
                 step = state.batches.begin_step(&state, kind, &instance, now);
             }
             match step {
                 Step::Ran => return,
-                Step::Lead(run) => {
+                Step::Lead(seat) => {
                     // While Lua runs, Godot may call back into this node.
                     let _guard = self.base_mut();
-                    if state.batches.lead(&state, kind, &instance, run, delta) {
+                    if state.batches.lead(&state, kind, seat, delta) {
                         return;
                     }
                 }
                 Step::Begin(_) | Step::Alone => {}
             }
         }
+        let Some(instance) = self.instance.clone() else {
+            return;
+        };
         let heap = state.host.memory_bytes();
         let started = std::time::Instant::now();
         self.call_back(kind.callback(), delta);

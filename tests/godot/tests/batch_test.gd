@@ -104,6 +104,38 @@ func test_a_disabled_node_is_skipped_in_its_batch() -> void:
 	parent.free()
 
 
+## Godot calling the nodes out of the plan's order (a `process_priority` set directly, which
+## the runtime does not hear of): each node still runs once in that frame, and the next frames
+## follow Godot's new order.
+func test_a_node_called_out_of_order_runs_once_then_in_its_new_place() -> void:
+	var parent := Node.new()
+	add_child(parent)
+	var nodes: Array[LuaScriptNode] = []
+	for i in 5:
+		nodes.append(add_lua("res://scripts/batched_a.lua", parent, 0, "N%d" % i))
+	await frames(2)
+	LuaRuntime.exec("batch_log = {}")
+	nodes[3].process_priority = -1
+	await frames(1)
+	check_eq(LuaRuntime.get_var("batch_log"), ["a:N0", "a:N1", "a:N2", "a:N3", "a:N4"],
+		"the frame of the change runs every node once, in the order planned before it")
+	for frame in 2:
+		LuaRuntime.exec("batch_log = {}")
+		await frames(1)
+		check_eq(LuaRuntime.get_var("batch_log"), ["a:N3", "a:N0", "a:N1", "a:N2", "a:N4"],
+			"the frames after it run Godot's new order (frame %d)" % (frame + 1))
+	nodes[1].free()
+	LuaRuntime.exec("batch_log = {}")
+	await frames(1)
+	check_eq(LuaRuntime.get_var("batch_log"), ["a:N3", "a:N0", "a:N2", "a:N4"],
+		"a node freed between frames is left out and the rest run once")
+	LuaRuntime.exec("batch_log = {}")
+	await frames(1)
+	check_eq(LuaRuntime.get_var("batch_log"), ["a:N3", "a:N0", "a:N2", "a:N4"], "and so on")
+	check_eq(int(LuaRuntime.get_stats()["frame"]["batched_nodes"]), 4, "in one batch again")
+	parent.free()
+
+
 func test_thousands_of_nodes_each_holding_closures_events_and_waits() -> void:
 	# LuaJIT allows about 8,000 handles on Lua values at once: the runtime must not hold one
 	# per node, per connection or per waiting coroutine.
