@@ -190,7 +190,12 @@ func _footprint(lua: bool) -> Dictionary:
 	return used
 
 
+## What is in use once things freed before have settled: a batch plan keeps the nodes it ran
+## until a step runs without them, so a world freed this frame still holds Lua memory until
+## the frame ends.
 func _in_use() -> Dictionary:
+	await process_frame
+	await process_frame
 	LuaRuntime.collect_garbage()
 	await process_frame
 	var lua: Dictionary = LuaRuntime.get_stats()["lua"]

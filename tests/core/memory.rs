@@ -112,6 +112,36 @@ fn one_call_making_more_garbage_than_the_heap_may_hold_gets_collected_within_it(
     run_frames(&host, &churn, 3, 100);
 }
 
+/// Userdata with a finaliser, as every engine-object wrapper has.
+struct Wrapper(#[allow(dead_code)] [u64; 8]);
+impl mlua::UserData for Wrapper {}
+
+#[test]
+fn a_full_collection_frees_objects_whose_finalisers_it_runs() {
+    let host = LuaHost::new().expect("Lua state");
+    host.set_gc_budget(Some(Duration::from_millis(1)));
+    host.collect_garbage().expect("collects");
+    let before = host.memory_bytes();
+    let lua = host.lua();
+    let kept = lua.create_table().expect("table");
+    for i in 1..=20_000 {
+        let wrapper = lua.create_userdata(Wrapper([0; 8])).expect("userdata");
+        kept.raw_set(i, wrapper).expect("kept");
+    }
+    drop(kept);
+    assert!(
+        host.memory_bytes() > before + MIB,
+        "the wrappers take memory"
+    );
+    host.collect_garbage().expect("collects");
+    // A finaliser runs in one cycle and its object is freed in the next: one call does both.
+    assert!(
+        host.memory_bytes() < before + 64 * 1024,
+        "{} bytes left after one full collection (from {before})",
+        host.memory_bytes()
+    );
+}
+
 #[test]
 fn a_full_collection_keeps_collection_paced_by_frames() {
     let (host, churn) = churning_host(Some(Duration::from_millis(5)));
