@@ -122,10 +122,8 @@ struct Steps {
     step: Cell<u64>,
     /// How many calls Godot made this step.
     calls: Cell<usize>,
-    /// A call this step departed from the plan's order: `recording` holds the calls made.
-    diverged: Cell<bool>,
-    /// The nodes Godot called this step, in its order, once the step departed from the plan
-    /// (until then the calls made are the plan's first `calls` entries).
+    /// The nodes Godot called this step, in its order, once a call departed from the plan's
+    /// order; empty until then, while the calls made are the plan's first `calls` entries.
     recording: RefCell<Vec<Rc<Instance>>>,
     /// The nodes the batches run this step (the order recorded the step before).
     plan: RefCell<Plan>,
@@ -148,7 +146,6 @@ impl Default for Steps {
         Steps {
             step: Cell::new(NEVER),
             calls: Cell::new(0),
-            diverged: Cell::new(false),
             recording: RefCell::default(),
             plan: RefCell::default(),
             run_of: RefCell::default(),
@@ -276,8 +273,9 @@ impl Batches {
         let steps = &self.steps[kind.index()];
         steps.step.set(now);
         let calls = steps.calls.replace(0);
-        let recorded = if steps.diverged.replace(false) {
-            Some(std::mem::take(&mut *steps.recording.borrow_mut()))
+        let recording = std::mem::take(&mut *steps.recording.borrow_mut());
+        let recorded = if !recording.is_empty() {
+            Some(recording)
         } else if calls == steps.plan.borrow().len() {
             // Godot called exactly the plan, in its order.
             None
@@ -460,7 +458,6 @@ impl Batches {
     fn forget(&self, kind: Kind) {
         let steps = &self.steps[kind.index()];
         steps.calls.set(0);
-        steps.diverged.set(false);
         steps.recording.borrow_mut().clear();
         *steps.plan.borrow_mut() = Plan::default();
         *steps.positions.borrow_mut() = None;
@@ -493,7 +490,8 @@ impl Steps {
         let call = self.calls.get();
         self.calls.set(call + 1);
         let plan = self.plan.borrow();
-        if !self.diverged.get() {
+        let mut recording = self.recording.borrow_mut();
+        if recording.is_empty() {
             if plan
                 .get(call)
                 .is_some_and(|entry| Rc::ptr_eq(entry, instance))
@@ -501,10 +499,10 @@ impl Steps {
                 return Some(call);
             }
             // The first call out of the plan's order: the calls so far were the plan's.
-            self.diverged.set(true);
-            *self.recording.borrow_mut() = plan[..call.min(plan.len())].to_vec();
+            recording.extend_from_slice(&plan[..call.min(plan.len())]);
         }
-        self.recording.borrow_mut().push(instance.clone());
+        recording.push(instance.clone());
+        drop(recording);
         let mut positions = self.positions.borrow_mut();
         let positions = positions.get_or_insert_with(|| {
             plan.iter()

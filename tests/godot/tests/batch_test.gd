@@ -83,24 +83,34 @@ func test_batched_runs_the_same_calls_in_the_same_order_as_unbatched() -> void:
 		"the failure is reported against its script")
 
 
+## `count` nodes named N0, N1, ... running batched_a.lua under `parent`, past their first
+## frames.
+func _logging_nodes(parent: Node, count: int) -> Array[LuaScriptNode]:
+	var nodes: Array[LuaScriptNode] = []
+	for i in count:
+		nodes.append(add_lua("res://scripts/batched_a.lua", parent, 0, "N%d" % i))
+	await frames(2)
+	return nodes
+
+
+## What the scripts log over the next frame.
+func _next_frame_log() -> Array:
+	LuaRuntime.exec("batch_log = {}")
+	await frames(1)
+	return LuaRuntime.get_var("batch_log")
+
+
 func test_a_disabled_node_is_skipped_in_its_batch() -> void:
 	var parent := Node.new()
 	add_child(parent)
-	var nodes: Array[LuaScriptNode] = []
-	for i in 4:
-		nodes.append(add_lua("res://scripts/batched_a.lua", parent, 0, "N%d" % i))
-	await frames(2)
-	LuaRuntime.exec("batch_log = {}")
+	var nodes: Array[LuaScriptNode] = await _logging_nodes(parent, 4)
 	nodes[1].enabled = false
 	nodes[2].set_process(false)
-	await frames(1)
-	check_eq(LuaRuntime.get_var("batch_log"), ["a:N0", "a:N3"], "disabled and non-processing nodes did not run")
+	check_eq(await _next_frame_log(), ["a:N0", "a:N3"], "disabled and non-processing nodes did not run")
 	nodes[1].enabled = true
 	nodes[2].set_process(true)
 	await frames(2)
-	LuaRuntime.exec("batch_log = {}")
-	await frames(1)
-	check_eq(LuaRuntime.get_var("batch_log"), ["a:N0", "a:N1", "a:N2", "a:N3"], "back in their places once enabled")
+	check_eq(await _next_frame_log(), ["a:N0", "a:N1", "a:N2", "a:N3"], "back in their places once enabled")
 	parent.free()
 
 
@@ -110,28 +120,17 @@ func test_a_disabled_node_is_skipped_in_its_batch() -> void:
 func test_a_node_called_out_of_order_runs_once_then_in_its_new_place() -> void:
 	var parent := Node.new()
 	add_child(parent)
-	var nodes: Array[LuaScriptNode] = []
-	for i in 5:
-		nodes.append(add_lua("res://scripts/batched_a.lua", parent, 0, "N%d" % i))
-	await frames(2)
-	LuaRuntime.exec("batch_log = {}")
+	var nodes: Array[LuaScriptNode] = await _logging_nodes(parent, 5)
 	nodes[3].process_priority = -1
-	await frames(1)
-	check_eq(LuaRuntime.get_var("batch_log"), ["a:N0", "a:N1", "a:N2", "a:N3", "a:N4"],
+	check_eq(await _next_frame_log(), ["a:N0", "a:N1", "a:N2", "a:N3", "a:N4"],
 		"the frame of the change runs every node once, in the order planned before it")
 	for frame in 2:
-		LuaRuntime.exec("batch_log = {}")
-		await frames(1)
-		check_eq(LuaRuntime.get_var("batch_log"), ["a:N3", "a:N0", "a:N1", "a:N2", "a:N4"],
+		check_eq(await _next_frame_log(), ["a:N3", "a:N0", "a:N1", "a:N2", "a:N4"],
 			"the frames after it run Godot's new order (frame %d)" % (frame + 1))
 	nodes[1].free()
-	LuaRuntime.exec("batch_log = {}")
-	await frames(1)
-	check_eq(LuaRuntime.get_var("batch_log"), ["a:N3", "a:N0", "a:N2", "a:N4"],
+	check_eq(await _next_frame_log(), ["a:N3", "a:N0", "a:N2", "a:N4"],
 		"a node freed between frames is left out and the rest run once")
-	LuaRuntime.exec("batch_log = {}")
-	await frames(1)
-	check_eq(LuaRuntime.get_var("batch_log"), ["a:N3", "a:N0", "a:N2", "a:N4"], "and so on")
+	check_eq(await _next_frame_log(), ["a:N3", "a:N0", "a:N2", "a:N4"], "and so on")
 	check_eq(int(LuaRuntime.get_stats()["frame"]["batched_nodes"]), 4, "in one batch again")
 	parent.free()
 

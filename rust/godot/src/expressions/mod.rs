@@ -117,9 +117,7 @@ impl Expressions {
         } else {
             evaluate_uncached(&self.cache, expr, context, &mut world)
         };
-        if self.cache.borrow().has_watch_changes() {
-            self.apply_watch_changes();
-        }
+        self.apply_watch_changes();
         result
             .map(|v| to_variant(&v))
             .map_err(|error| expression_error(&expr.source, error))
@@ -130,9 +128,7 @@ impl Expressions {
     pub fn evaluate_set(&self, state: &RuntimeState, set: &mut ExpressionSet, report: Report<'_>) {
         self.listen();
         set.evaluate(&self.cache, &mut GodotWorld { state }, report);
-        if self.cache.borrow().has_watch_changes() {
-            self.apply_watch_changes();
-        }
+        self.apply_watch_changes();
     }
 
     /// Sets a runtime variable for `(var name)`.
@@ -192,6 +188,9 @@ impl Expressions {
 
     /// Makes and undoes the node-signal connections the cache asks for.
     pub fn apply_watch_changes(&self) {
+        if !self.cache.borrow().has_watch_changes() {
+            return;
+        }
         let changes = self.cache.borrow_mut().take_watch_changes();
         for change in changes {
             match change {
