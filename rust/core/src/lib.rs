@@ -1,7 +1,7 @@
 //! Engine-free core of Godot Lua Runtime.
 //!
 //! Everything here runs without Godot, so `cargo test` and the criterion benches cover it on
-//! any machine: the sandboxed Lua host ([`host`]), the bytecode cache ([`bytecode`]), hot reload's watcher and dependency graph ([`reload`]), cached scene-tree queries ([`query`]), SEXP expressions with their result cache ([`sexp`]) and script-to-script events ([`events`]), the error model that turns Lua failures into
+//! any machine: the sandboxed Lua host ([`host`]), the bytecode cache ([`bytecode`]), hot reload's watcher and dependency graph ([`reload`]), cached scene-tree queries ([`query`]), SEXP expressions with their result cache ([`sexp`]), script-to-script events ([`events`]), the hash that names an engine method's signature ([`method_hash`]), the error model that turns Lua failures into
 //! `res://file.lua:LINE: message` reports ([`errors`]), and the statistics snapshot that every
 //! view of the runtime shares ([`stats`]). The GDExtension crate is a thin bridge over this one.
 
@@ -14,6 +14,7 @@ pub mod bytecode;
 pub mod errors;
 pub mod events;
 pub mod host;
+pub mod method_hash;
 pub mod query;
 pub mod reload;
 pub mod sexp;
