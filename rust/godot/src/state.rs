@@ -115,6 +115,13 @@ pub fn get() -> Option<Rc<RuntimeState>> {
     if SHUT_DOWN.with(Cell::get) {
         return None;
     }
+    if crate::bridge::fast::busy() {
+        godot::global::godot_error!(
+            "Lua runtime: the engine called back into Lua while Lua was inside an engine \
+             call made from compiled code; that callback was skipped"
+        );
+        return None;
+    }
     if let Some(state) = STATE.with_borrow(Clone::clone) {
         return Some(state);
     }

@@ -9,7 +9,8 @@ func after_each() -> void:
 	super()
 
 
-var _error_line := 0
+## Shared by every test: the runtime reports an error repeating at the same line once.
+static var _error_line := 0
 
 
 ## Runs `code` and checks the script error it reports contains `text`. Each on its own
@@ -26,6 +27,14 @@ func _node2d() -> Node2D:
 	var node := Node2D.new()
 	add_child(node)
 	LuaRuntime.set_var("v", node)
+	return node
+
+
+## A Node3D in the tree, as Lua's `w` (`after_each` does not clear it).
+func _node3d() -> Node3D:
+	var node := Node3D.new()
+	add_child(node)
+	LuaRuntime.set_var("w", node)
 	return node
 
 
@@ -63,9 +72,7 @@ func test_writes_change_the_node() -> void:
 		"equal after the engine's float32 rounding, as in GDScript")
 	LuaRuntime.exec("v.global_position = Vector2(10, 20)")
 	check_eq(node.global_position, Vector2(10, 20), "global_position")
-	var node3d := Node3D.new()
-	add_child(node3d)
-	LuaRuntime.set_var("w", node3d)
+	var node3d := _node3d()
 	LuaRuntime.exec("w.position = w.position + Vector3(1, 2, 3)")
 	check_eq(node3d.position, Vector3(1, 2, 3), "a Node3D's position")
 	LuaRuntime.set_var("w", null)
@@ -204,3 +211,182 @@ func test_setters_that_emit_signals_run_lua_handlers() -> void:
 	LuaRuntime.set_var("c", null)
 	control.queue_free()
 	node.queue_free()
+
+
+func test_methods_give_what_the_general_path_gives() -> void:
+	# `const` methods and the transform methods of Node2D and Node3D are called through the
+	# FFI; each answers as the engine does, whether the call site is compiled or not.
+	var node := _node2d()
+	node.position = Vector2(3, 4)
+	node.add_child(Node.new())
+	node.add_child(Node.new())
+	node.add_child(Node.new(), false, Node.INTERNAL_MODE_FRONT)
+	check_eq(LuaRuntime.eval("return v:get_child_count()"), 2, "a default argument left out")
+	check_eq(LuaRuntime.eval("return v:get_child_count(true)"), 3, "a bool argument")
+	check_eq(LuaRuntime.eval("return v:is_inside_tree()"), true, "a bool result")
+	check_eq(LuaRuntime.eval("return v:to_global(Vector2(1, 2))"), node.to_global(Vector2(1, 2)),
+		"a Vector2 argument and result")
+	check_eq(LuaRuntime.eval("local s = 0 for i = 1, 300 do s = s + v:get_child_count() end return s"),
+		600, "300 calls in a loop the compiler takes")
+	check_eq(LuaRuntime.eval("return select('#', v:rotate(0.5))"), 1,
+		"a method that returns nothing gives nil, as on the general path")
+	check(absf(node.rotation - 0.5) < 1e-6, "rotate() turned the node (%f)" % node.rotation)
+	LuaRuntime.exec("for i = 1, 300 do v:translate(Vector2(1, 0)) end")
+	check_eq(node.position, Vector2(303, 4), "300 translate() calls moved it")
+	var body := _node3d()
+	LuaRuntime.exec("w:rotate_y(0.25); w:translate(Vector3(1, 2, 3))")
+	check(absf(body.rotation.y - 0.25) < 1e-6, "Node3D.rotate_y() (%s)" % body.rotation)
+	check(body.position.distance_to(Basis(Vector3.UP, 0.25) * Vector3(1, 2, 3)) < 1e-5,
+		"Node3D.translate() moves along the node's own axes (%s)" % body.position)
+	var shape := RefCounted.new()
+	LuaRuntime.set_var("r", shape)
+	check_eq(LuaRuntime.eval("return r:get_instance_id()"), shape.get_instance_id(),
+		"an int too large for a Lua number still arrives whole")
+	LuaRuntime.set_var("r", null)
+	LuaRuntime.set_var("w", null)
+	body.queue_free()
+	node.queue_free()
+
+
+func test_method_results_used_in_a_loop_make_no_garbage() -> void:
+	if LuaRuntime.eval("return jit ~= nil") != true:
+		return # Lua 5.4 has no FFI: every call takes the general path.
+	var node := _node2d()
+	var per_call: float = LuaRuntime.eval("""
+		local p = Vector2(1, 2)
+		local function use(n) local s = 0 for i = 1, 1000 do s = s + n:to_global(p).x end return s end
+		for i = 1, 20 do use(v) end
+		local before = collectgarbage('count')
+		for i = 1, 10 do use(v) end
+		return (collectgarbage('count') - before) * 1024 / 10000
+	""")
+	check(per_call < 8, "a call allocates nothing once compiled (%.1f bytes a call)" % per_call)
+	node.queue_free()
+
+
+func test_wrong_method_calls_give_the_general_paths_errors() -> void:
+	var node := _node2d()
+	check_lua_error("v:rotate('a')", "Node2D.rotate(): argument #1: expected float, got string")
+	check_lua_error("v:get_child_count(1, 2, 3)",
+		"Node2D.get_child_count(): expected 0 to 1 arguments, got 3")
+	check_lua_error("v:to_global()", "Node2D.to_global(): expected 1 argument, got 0")
+	check_eq(node.rotation, 0.0, "nothing was turned")
+	LuaRuntime.exec("f = v.get_child_count")
+	node.free()
+	check_lua_error("return v:get_child_count()", "attempt to use a freed object")
+	check_lua_error("v:rotate(1)", "attempt to use a freed object")
+	check_lua_error("local n = f(v) return n", "attempt to use a freed object")
+	check_eq(errors[-1]["line"], _error_line + 1, "the error names the caller's line")
+	LuaRuntime.exec("f = nil")
+
+
+func test_a_method_called_on_self_or_another_receiver_still_works() -> void:
+	# The function `obj.method` gives is not tied to `obj`: called on any receiver, it
+	# makes the call there, as the general path's does.
+	var a := _node2d()
+	var b := Node2D.new()
+	add_child(b)
+	b.add_child(Node.new())
+	LuaRuntime.set_var("b", b)
+	check_eq(LuaRuntime.eval("local count = v.get_child_count return count(b)"), 1,
+		"another object of the class")
+	var c := Control.new()
+	add_child(c)
+	LuaRuntime.set_var("c", c)
+	check_eq(LuaRuntime.eval("local count = v.get_child_count return count(c)"), 0,
+		"an object of another class")
+	LuaRuntime.set_var("b", null)
+	LuaRuntime.set_var("c", null)
+	a.queue_free()
+	b.queue_free()
+	c.queue_free()
+
+
+func test_the_engine_calling_back_into_lua_during_a_fast_call_is_refused() -> void:
+	# A const engine method can reach a GDScript (a container asks its children's
+	# `_get_minimum_size`). Lua cannot be entered while compiled Lua code waits on that
+	# call: the callback is refused with an error, and the call itself completes.
+	if LuaRuntime.eval("return jit ~= nil") != true:
+		return # Lua 5.4: the general path, where a callback runs normally.
+	var script := GDScript.new()
+	script.source_code = """extends Control
+func _get_minimum_size() -> Vector2:
+	LuaRuntime.exec("called_back = true")
+	return Vector2(5, 7)
+"""
+	script.reload()
+	var box := VBoxContainer.new()
+	var child := Control.new()
+	child.set_script(script)
+	box.add_child(child)
+	add_child(box)
+	LuaRuntime.set_var("box", box)
+	LuaRuntime.exec("called_back = false")
+	check_eq(LuaRuntime.eval("return box:get_combined_minimum_size()"), Vector2(5, 7),
+		"the call completed with the child's answer")
+	check_eq(LuaRuntime.eval("return called_back"), false, "the callback into Lua was refused")
+	LuaRuntime.set_var("box", null)
+	box.queue_free()
+
+
+## Collects the engine's error reports while it is installed.
+class ErrorLog extends Logger:
+	var reports: Array[String] = []
+
+	func _log_error(_function: String, _file: String, _line: int, code: String,
+			rationale: String, _editor_notify: bool, _error_type: int,
+			_script_backtraces: Array[ScriptBacktrace]) -> void:
+		reports.append("%s %s" % [code, rationale])
+
+
+func test_engine_methods_are_found_by_their_signature() -> void:
+	# The fast path finds each method's bind by the hash of its signature; a hash the engine
+	# does not know makes it report an error. Every const method of these classes that takes
+	# no arguments (or only defaulted ones) and returns a number, bool, vector or color is
+	# called from Lua: none may be refused, and each answers what GDScript's call does.
+	var log := ErrorLog.new()
+	OS.add_logger(log)
+	var checked := 0
+	var objects: Array[Object] = [Node2D.new(), Node3D.new(), Sprite2D.new(), Camera2D.new(),
+		Control.new(), Label.new(), Timer.new(), CharacterBody2D.new(), MeshInstance3D.new(),
+		AnimationPlayer.new(), Resource.new(), Curve.new()]
+	for object in objects:
+		if object is Node:
+			add_child(object)
+		LuaRuntime.set_var("o", object)
+		for info in ClassDB.class_get_method_list(object.get_class()):
+			if not _fast_and_argumentless(info):
+				continue
+			var name: String = info["name"]
+			var before := log.reports.size()
+			var expected: Variant = object.call(name)
+			if log.reports.size() > before:
+				continue # The method reports an error of its own in this state.
+			var got: Variant = LuaRuntime.eval("return o:%s()" % name)
+			check(log.reports.size() == before,
+				"%s.%s() called from Lua without an engine error (%s)" % [
+					object.get_class(), name, log.reports.slice(before)])
+			check(_same_number(got, expected), "%s.%s(): Lua %s, GDScript %s" % [
+				object.get_class(), name, got, expected])
+			checked += 1
+		LuaRuntime.set_var("o", null)
+		if object is Node:
+			object.queue_free()
+	OS.remove_logger(log)
+	check(checked > 300, "many methods checked (%d)" % checked)
+
+
+func _fast_and_argumentless(info: Dictionary) -> bool:
+	var flags: int = info["flags"]
+	if flags & METHOD_FLAG_CONST == 0 or flags & (METHOD_FLAG_VIRTUAL | METHOD_FLAG_VARARG) != 0:
+		return false
+	if info["args"].size() != info["default_args"].size():
+		return false
+	return info["return"]["type"] in [TYPE_BOOL, TYPE_INT, TYPE_FLOAT, TYPE_VECTOR2,
+		TYPE_VECTOR3, TYPE_COLOR]
+
+
+func _same_number(a: Variant, b: Variant) -> bool:
+	if typeof(a) in [TYPE_INT, TYPE_FLOAT] and typeof(b) in [TYPE_INT, TYPE_FLOAT]:
+		return is_equal_approx(float(a), float(b)) or a == b
+	return a == b

@@ -285,3 +285,37 @@ pub fn is_live(id: u64, object: sys::GDExtensionObjectPtr) -> bool {
     let found = unsafe { sys::interface_fn!(object_get_instance_from_id)(id) };
     !found.is_null() && found == object
 }
+
+/// An engine method's bind, for direct calls: `None` if `class` (or an ancestor) has no
+/// method `name` whose signature has `hash` (the engine then reports the mismatch).
+pub fn method_bind(
+    class: &StringName,
+    name: &StringName,
+    hash: u32,
+) -> Option<sys::GDExtensionMethodBindPtr> {
+    // SAFETY: both names are valid for the call; the engine returns null when it finds none.
+    let bind = unsafe {
+        sys::interface_fn!(classdb_get_method_bind)(
+            class.string_sys(),
+            name.string_sys(),
+            sys::GDExtensionInt::from(hash),
+        )
+    };
+    (!bind.is_null()).then_some(bind)
+}
+
+/// Calls `bind` on `object` with arguments and result in the engine's native layouts.
+///
+/// # Safety
+/// `object` must be a live object of a class that has `bind`, each of `args` must point at
+/// a value of the native type the method takes in that place (every argument given), and
+/// `result` at storage for the type it returns (or be unused if it returns nothing).
+pub unsafe fn ptrcall(
+    bind: sys::GDExtensionMethodBindPtr,
+    object: sys::GDExtensionObjectPtr,
+    args: &[sys::GDExtensionConstTypePtr],
+    result: sys::GDExtensionTypePtr,
+) {
+    // SAFETY: as the caller promises.
+    unsafe { sys::interface_fn!(object_method_bind_ptrcall)(bind, object, args.as_ptr(), result) }
+}

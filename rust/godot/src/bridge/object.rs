@@ -162,7 +162,7 @@ impl ObjectCaches {
 }
 
 /// The Lua function that calls method `name` on the object (or `self`) it is given first.
-fn method_caller(lua: &Lua, name: &Name) -> mlua::Result<Function> {
+pub fn method_caller(lua: &Lua, name: &Name) -> mlua::Result<Function> {
     // The caller is made once per name, so only these two names pay for telling the query
     // cache that a group changed.
     let call: names::MethodCall = match &*name.text {

@@ -1,21 +1,108 @@
--- `obj.key` and `obj.key = value` for engine objects. Under LuaJIT, the properties that can be
--- read or written without running any script code (see fast.rs) go through LuaJIT's FFI: a
+-- `obj.key`, `obj.key = value` and `obj:method(...)` for engine objects. Under LuaJIT, the
+-- properties and methods that can be used without running any script code (see mod.rs and
+-- methods.rs) go through LuaJIT's FFI: a
 -- direct call into the extension that the compiler makes part of the trace, with the value
 -- passed as numbers, so `n.position = n.position + v * delta` makes no garbage and crosses
 -- no Lua/C boundary of the classic API. Everything else goes to the engine through
--- `slow_index` / `slow_newindex`. Under Lua 5.4 (no FFI) those two are all there is.
-local ffi, handles, slow_index, slow_newindex, intern, get_address, set_address, V2, V3, C = ...
+-- `slow_index` / `slow_newindex` and, for methods, the general caller `method(key)`. Under
+-- Lua 5.4 (no FFI) those are all there is.
+local ffi, handles, slow_index, slow_newindex, intern, get_address, set_address, call_address,
+  method, V2, V3, C = ...
 if not ffi then return slow_index, slow_newindex end
 
-local setmetatable, getmetatable, type = setmetatable, getmetatable, type
+local setmetatable, getmetatable, type, select = setmetatable, getmetatable, type, select
 ffi.cdef [[ typedef struct { double a, b, c, d; } lua_runtime_value; ]]
 local get = ffi.cast("int32_t (*)(double, uint32_t, lua_runtime_value *)", get_address)
 local set = ffi.cast("int32_t (*)(double, uint32_t, int32_t, double, double, double, double)",
   set_address)
+local call = ffi.cast("int32_t (*)(double, uint32_t, int32_t, const int32_t *, "
+  .. "const lua_runtime_value *, lua_runtime_value *)", call_address)
 local out = ffi.new("lua_runtime_value")
+-- A call's arguments (methods.rs: MOST_ARGUMENTS).
+local MOST = 4
+local arg_tags = ffi.new("int32_t[?]", MOST)
+local args = ffi.new("lua_runtime_value[?]", MOST)
 
--- Value tags shared with fast.rs.
-local NUMBER, BOOL, VECTOR2, VECTOR3, COLOR = 1, 2, 3, 4, 5
+-- Value tags shared with numbers.rs.
+local NUMBER, BOOL, VECTOR2, VECTOR3, COLOR, NOTHING, METHOD = 1, 2, 3, 4, 5, 6, 7
+
+-- The value `tag` and `out` stand for (nothing for a tag that is not a value).
+local function result(tag)
+  if tag == NUMBER then return out.a
+  elseif tag == VECTOR2 then return setmetatable({ x = out.a, y = out.b }, V2)
+  elseif tag == VECTOR3 then return setmetatable({ x = out.a, y = out.b, z = out.c }, V3)
+  elseif tag == BOOL then return out.a ~= 0
+  elseif tag == COLOR then
+    return setmetatable({ r = out.a, g = out.b, b = out.c, a = out.d }, C)
+  end
+end
+
+-- Puts `v` as argument `i` (from 0); false for a value only the general path passes.
+local function put(i, v)
+  local t = type(v)
+  if t == "number" then
+    arg_tags[i] = NUMBER
+    args[i].a = v
+    return true
+  elseif t == "boolean" then
+    arg_tags[i] = BOOL
+    args[i].a = v and 1 or 0
+    return true
+  end
+  local meta = getmetatable(v)
+  if meta == V2 then
+    local x, y = v.x, v.y
+    if type(x) ~= "number" or type(y) ~= "number" then return false end
+    arg_tags[i] = VECTOR2
+    local a = args[i]
+    a.a, a.b = x, y
+    return true
+  elseif meta == V3 then
+    local x, y, z = v.x, v.y, v.z
+    if type(x) ~= "number" or type(y) ~= "number" or type(z) ~= "number" then return false end
+    arg_tags[i] = VECTOR3
+    local a = args[i]
+    a.a, a.b, a.c = x, y, z
+    return true
+  elseif meta == C then
+    local r, g, b, al = v.r, v.g, v.b, v.a
+    if type(r) ~= "number" or type(g) ~= "number" or type(b) ~= "number"
+        or type(al) ~= "number" then
+      return false
+    end
+    arg_tags[i] = COLOR
+    local a = args[i]
+    a.a, a.b, a.c, a.d = r, g, b, al
+    return true
+  end
+  return false
+end
+
+-- Per method name: the function `obj:name(...)` calls. It tries the fast call on whatever
+-- receiver it is given, and otherwise calls the general caller (which makes the errors).
+local callers = {}
+local function caller(key, id)
+  local general
+  local function f(obj, ...)
+    local handle = handles[obj]
+    if handle then
+      local n = select("#", ...)
+      if n == 0 or (n <= MOST and put(0, (...))
+          and (n < 2 or put(1, (select(2, ...))))
+          and (n < 3 or put(2, (select(3, ...))))
+          and (n < 4 or put(3, (select(4, ...))))) then
+        local tag = call(handle, id, n, arg_tags, args, out)
+        if tag == NOTHING then return nil end
+        if tag ~= 0 then return result(tag) end
+      end
+    end
+    if not general then general = method(key) end
+    -- Not a tail call: an error raised there keeps the caller's line in its traceback.
+    return (general(obj, ...))
+  end
+  callers[key] = f
+  return f
+end
 
 -- Member names to their interned ids (false: a name the runtime does not intern).
 local ids = {}
@@ -32,13 +119,8 @@ local function index(obj, key)
   if id == nil then id = id_of(key) end
   if handle and id then
     local tag = get(handle, id, out)
-    if tag == NUMBER then return out.a
-    elseif tag == VECTOR2 then return setmetatable({ x = out.a, y = out.b }, V2)
-    elseif tag == VECTOR3 then return setmetatable({ x = out.a, y = out.b, z = out.c }, V3)
-    elseif tag == BOOL then return out.a ~= 0
-    elseif tag == COLOR then
-      return setmetatable({ r = out.a, g = out.b, b = out.c, a = out.d }, C)
-    end
+    if tag == METHOD then return callers[key] or caller(key, id) end
+    if tag ~= 0 then return result(tag) end
   end
   return slow_index(obj, key)
 end

@@ -13,20 +13,28 @@
 //!   (a script's `_get`/`_set` and property accessors run on every access);
 //! - reads: properties declared as `bool`, `int`, `float`, `Vector2`, `Vector3` or `Color`;
 //! - writes: only the transform properties of `Node2D` and `Node3D` (and their subclasses),
-//!   whose setters update the node and defer every notification ([`transforms`]).
+//!   whose setters update the node and defer every notification ([`transforms`]);
+//! - method calls: `const` methods and the transform methods of `Node2D` and `Node3D`, with
+//!   number, bool, vector and color arguments and results ([`methods`]).
+//!
+//! Should the engine still call back into Lua during one of these calls (a GDScript running
+//! Lua from inside a method it overrides, say), the callback is refused with an error rather
+//! than run on a Lua state that is in the middle of compiled code ([`busy`]).
 //!
 //! Transform properties are read and written by calling their engine methods directly;
 //! other reads go through `Object::get` by name.
 //!
+//! - [`methods`]: which engine methods the fast path calls, and the call.
 //! - [`numbers`]: values as a tag and four numbers.
 //! - [`slots`]: the objects behind handles and what is known of their classes.
 //! - [`transforms`]: the direct calls for `Node2D` and `Node3D` transforms.
 
+mod methods;
 mod numbers;
 mod slots;
 mod transforms;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::ffi::c_void;
 
 use godot::classes::Object;
@@ -41,6 +49,13 @@ const SOURCE: &str = include_str!("fast.lua");
 
 thread_local! {
     static SLOTS: RefCell<Slots> = RefCell::new(Slots::default());
+    /// Set while a fast call is in the engine.
+    static BUSY: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether a fast call is in the engine right now: Lua must not be entered until it returns.
+pub fn busy() -> bool {
+    BUSY.get()
 }
 
 /// Lua's side of the fast path: the weak-keyed table of wrapper handles.
@@ -72,6 +87,11 @@ impl FastPath {
         let intern = lua.create_function(|_, key: LuaString| intern(&key))?;
         let get: extern "C" fn(f64, u32, *mut [f64; 4]) -> i32 = fast_get;
         let set: extern "C" fn(f64, u32, i32, f64, f64, f64, f64) -> i32 = fast_set;
+        let call: extern "C" fn(f64, u32, i32, *const i32, *const [f64; 4], *mut [f64; 4]) -> i32 =
+            fast_call;
+        let method = lua.create_function(|lua, key: LuaString| {
+            super::object::method_caller(lua, &*names::intern(&key)?)
+        })?;
         let (index, newindex): (Function, Function) =
             lua.load(SOURCE).set_name("=objects").call((
                 ffi,
@@ -81,6 +101,8 @@ impl FastPath {
                 intern,
                 LightUserData(get as *mut c_void),
                 LightUserData(set as *mut c_void),
+                LightUserData(call as *mut c_void),
+                method,
                 vectors.meta(super::math::VectorKind::Vector2).clone(),
                 vectors.meta(super::math::VectorKind::Vector3).clone(),
                 vectors.meta(super::math::VectorKind::Color).clone(),
@@ -161,9 +183,15 @@ fn intern(key: &LuaString) -> mlua::Result<Value> {
     Ok(Value::Integer(i64::from(id)))
 }
 
-/// Runs `f` on the slots, unless a fast call is already using them.
+/// Runs `f` on the slots, unless a fast call is already using them, with [`busy`] set.
 fn with_slots<R>(f: impl FnOnce(&mut Slots) -> Option<R>) -> Option<R> {
-    SLOTS.with(|slots| f(&mut *slots.try_borrow_mut().ok()?))
+    SLOTS.with(|slots| {
+        let mut slots = slots.try_borrow_mut().ok()?;
+        let outer = BUSY.replace(true);
+        let result = f(&mut slots);
+        BUSY.set(outer);
+        result
+    })
 }
 
 /// `obj.key` for `fast.lua`: the tag of what it wrote to `out`, or 0 to take the general path.
@@ -177,6 +205,45 @@ extern "C" fn fast_get(handle: f64, name: u32, out: *mut [f64; 4]) -> i32 {
         // (four doubles), checked non-null above.
         unsafe { *out = value.values };
         Some(value.tag)
+    })
+    .ok()
+    .flatten()
+    .unwrap_or(0)
+}
+
+/// `obj:key(args...)` for `fast.lua`: the tag of the result it wrote to `out`, or 0 to
+/// take the general path. `tags` and `args` hold `count` arguments.
+extern "C" fn fast_call(
+    handle: f64,
+    name: u32,
+    count: i32,
+    tags: *const i32,
+    args: *const [f64; 4],
+    out: *mut [f64; 4],
+) -> i32 {
+    let Ok(count) = usize::try_from(count) else {
+        return 0;
+    };
+    if count > methods::MOST_ARGUMENTS || tags.is_null() || args.is_null() || out.is_null() {
+        return 0;
+    }
+    std::panic::catch_unwind(|| {
+        let mut values = [Numbers {
+            tag: 0,
+            values: [0.0; 4],
+        }; methods::MOST_ARGUMENTS];
+        for (i, value) in values.iter_mut().enumerate().take(count) {
+            // SAFETY: `fast.lua` passes arrays of `MOST_ARGUMENTS` tags and values, checked
+            // non-null above, of which the first `count` are set.
+            unsafe {
+                value.tag = *tags.add(i);
+                value.values = *args.add(i);
+            }
+        }
+        let result = with_slots(|slots| slots.call(handle, name, &values[..count]))?;
+        // SAFETY: `out` points at `fast.lua`'s `lua_runtime_value` (four doubles).
+        unsafe { *out = result.values };
+        Some(result.tag)
     })
     .ok()
     .flatten()

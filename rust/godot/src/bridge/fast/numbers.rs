@@ -9,6 +9,23 @@ pub const BOOL: i32 = 2;
 pub const VECTOR2: i32 = 3;
 pub const VECTOR3: i32 = 4;
 pub const COLOR: i32 = 5;
+/// A call that returned nothing.
+pub const NOTHING: i32 = 6;
+/// From a read: the name is a method the fast path calls (see `methods`).
+pub const METHOD: i32 = 7;
+
+/// Whether values of type `ty` travel as numbers.
+pub fn travels(ty: VariantType) -> bool {
+    matches!(
+        ty,
+        VariantType::BOOL
+            | VariantType::INT
+            | VariantType::FLOAT
+            | VariantType::VECTOR2
+            | VariantType::VECTOR3
+            | VariantType::COLOR
+    )
+}
 
 /// Integers beyond this many bits do not survive the trip through a double.
 const EXACT: i64 = 1 << 53;
@@ -21,10 +38,45 @@ pub struct Numbers {
 }
 
 impl Numbers {
+    pub fn nothing() -> Self {
+        Numbers {
+            tag: NOTHING,
+            values: [0.0; 4],
+        }
+    }
+
+    pub fn method() -> Self {
+        Numbers {
+            tag: METHOD,
+            values: [0.0; 4],
+        }
+    }
+
     pub fn number(n: f64) -> Self {
         Numbers {
             tag: NUMBER,
             values: [n, 0.0, 0.0, 0.0],
+        }
+    }
+
+    pub fn boolean(b: bool) -> Self {
+        Numbers {
+            tag: BOOL,
+            values: [f64::from(u8::from(b)), 0.0, 0.0, 0.0],
+        }
+    }
+
+    /// An int as a number, if a double holds it exactly.
+    pub fn integer(i: i64) -> Option<Self> {
+        (-EXACT..=EXACT)
+            .contains(&i)
+            .then(|| Self::number(i as f64))
+    }
+
+    pub fn color(c: Color) -> Self {
+        Numbers {
+            tag: COLOR,
+            values: [c.r, c.g, c.b, c.a].map(f64::from),
         }
     }
 
@@ -46,28 +98,11 @@ impl Numbers {
     pub fn of_variant(ty: VariantType, value: &Variant) -> Option<Self> {
         Some(match ty {
             VariantType::FLOAT => Self::number(value.try_to::<f64>().ok()?),
-            VariantType::INT => match value.try_to::<i64>().ok()? {
-                i if (-EXACT..=EXACT).contains(&i) => Self::number(i as f64),
-                _ => return None,
-            },
-            VariantType::BOOL => Numbers {
-                tag: BOOL,
-                values: [
-                    f64::from(u8::from(value.try_to::<bool>().ok()?)),
-                    0.0,
-                    0.0,
-                    0.0,
-                ],
-            },
+            VariantType::INT => Self::integer(value.try_to::<i64>().ok()?)?,
+            VariantType::BOOL => Self::boolean(value.try_to::<bool>().ok()?),
             VariantType::VECTOR2 => Self::vector2(value.try_to::<Vector2>().ok()?),
             VariantType::VECTOR3 => Self::vector3(value.try_to::<Vector3>().ok()?),
-            VariantType::COLOR => {
-                let c = value.try_to::<Color>().ok()?;
-                Numbers {
-                    tag: COLOR,
-                    values: [c.r, c.g, c.b, c.a].map(f64::from),
-                }
-            }
+            VariantType::COLOR => Self::color(value.try_to::<Color>().ok()?),
             _ => return None,
         })
     }

@@ -6,11 +6,12 @@
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use godot::builtin::VariantType;
+use godot::builtin::{StringName, VariantType};
 use godot::classes::{ClassDb, Object, class_db::ApiType};
 use godot::obj::{Gd, Singleton};
 
-use super::numbers::Numbers;
+use super::methods::{self, Declared, Method};
+use super::numbers::{self, Numbers};
 use super::transforms::{Spatial, Transform};
 use crate::bridge::names::Name;
 
@@ -29,13 +30,15 @@ pub struct Property {
     transform: Option<Transform>,
 }
 
-/// A property's entry in a class: not asked yet, not for the fast path, or known.
+/// A name's entry in a class: not asked yet, not for the fast path, or a property or
+/// method the fast path takes.
 #[derive(Clone, Default)]
 enum Known {
     #[default]
     Unasked,
     Slow,
     Fast(Property),
+    Method(Rc<Method>),
 }
 
 /// Per class: whether the fast path may touch its objects, and its properties by name id.
@@ -44,7 +47,10 @@ struct Class {
     native: bool,
     /// `Node2D`, `Node3D` or a subclass.
     spatial: bool,
-    properties: Vec<Known>,
+    /// Properties and methods by name id.
+    members: Vec<Known>,
+    /// The class's methods, listed at the first method asked of it.
+    methods: Option<HashMap<String, Declared>>,
 }
 
 struct Slot {
@@ -107,9 +113,15 @@ impl Slots {
         self.names[at] = Some(name);
     }
 
-    /// Reads property `name` of the object behind `handle`, if the fast path may.
+    /// Reads property `name` of the object behind `handle`, if the fast path may (for a
+    /// method it calls, the [`numbers::METHOD`](super::numbers::METHOD) tag).
     pub fn get(&mut self, handle: f64, name: u32) -> Option<Numbers> {
-        let (index, property) = self.lookup(handle, name)?;
+        let (index, property) = match self.lookup(handle, name)? {
+            // The call checks the object: a freed one gets the general path's error then.
+            (_, Known::Method(_)) => return Some(Numbers::method()),
+            (index, Known::Fast(property)) if self.usable(index) => (index, property),
+            _ => return None,
+        };
         let slot = &self.slots[index];
         match (property.transform, &slot.spatial) {
             (Some(transform), Some(spatial)) => spatial.get(transform),
@@ -123,13 +135,27 @@ impl Slots {
     /// Sets property `name` of the object behind `handle`, if the fast path may: only the
     /// transform properties of `Node2D` and `Node3D`.
     pub fn set(&mut self, handle: f64, name: u32, value: &Numbers) -> bool {
-        let Some((index, property)) = self.lookup(handle, name) else {
+        let Some((index, Known::Fast(property))) = self.lookup(handle, name) else {
             return false;
         };
+        if !self.usable(index) {
+            return false;
+        }
         match (property.transform, &mut self.slots[index].spatial) {
             (Some(transform), Some(spatial)) => spatial.set(transform, value),
             _ => false,
         }
+    }
+
+    /// Calls method `name` of the object behind `handle` with `args`, if the fast path may.
+    pub fn call(&mut self, handle: f64, name: u32, args: &[Numbers]) -> Option<Numbers> {
+        let Some((index, Known::Method(method))) = self.lookup(handle, name) else {
+            return None;
+        };
+        if !self.usable(index) {
+            return None;
+        }
+        method.call(self.slots[index].object.as_ref()?.obj_sys(), args)
     }
 
     /// The slot a handle names, if it still names it.
@@ -141,39 +167,49 @@ impl Slots {
         (slot.generation == generation && slot.object.is_some()).then_some(index)
     }
 
-    /// The slot behind `handle` and its property `name`, if the fast path may touch them
-    /// now: the object lives, is of an engine class, has no script (a script's `_get` and
-    /// `_set` see every access) and declares the property with a type the fast path takes.
-    fn lookup(&mut self, handle: f64, name: u32) -> Option<(usize, Property)> {
+    /// Whether the fast path may touch the object in slot `index` now: it lives and has no
+    /// script (a script's `_get` and `_set` see every access, its methods every call).
+    fn usable(&self, index: usize) -> bool {
+        self.slots[index]
+            .object
+            .as_ref()
+            .is_some_and(|object| object.is_instance_valid() && object.get_script().is_none())
+    }
+
+    /// The slot behind `handle` and what the fast path knows of its member `name`: a
+    /// property of its engine class declared with a type the fast path takes, or a method
+    /// it calls ([`methods`]). Whether the object may be touched now is [`Self::usable`]'s
+    /// to say; the first look at a class or name checks it.
+    fn lookup(&mut self, handle: f64, name: u32) -> Option<(usize, Known)> {
         let index = self.index_of(handle)?;
-        let object = self.slots[index].object.as_ref()?;
-        if !object.is_instance_valid() || object.get_script().is_some() {
-            return None;
-        }
         let class = match &self.slots[index].class {
             Some(class) => class.clone(),
-            None => self.resolve(index)?,
+            None if self.usable(index) => self.resolve(index)?,
+            None => return None,
         };
         if !class.borrow().native {
             return None;
         }
         let at = name as usize;
-        if let Some(known) = class.borrow().properties.get(at) {
+        if let Some(known) = class.borrow().members.get(at) {
             match known {
-                Known::Fast(property) => return Some((index, property.clone())),
                 Known::Slow => return None,
                 Known::Unasked => {}
+                known => return Some((index, known.clone())),
             }
         }
-        let known = self.describe(index, name);
-        let mut class = class.borrow_mut();
-        if class.properties.len() <= at {
-            class.properties.resize(at + 1, Known::Unasked);
+        if !self.usable(index) {
+            return None;
         }
-        class.properties[at] = known.clone();
+        let known = self.describe(index, name, &mut class.borrow_mut());
+        let mut class = class.borrow_mut();
+        if class.members.len() <= at {
+            class.members.resize(at + 1, Known::Unasked);
+        }
+        class.members[at] = known.clone();
         match known {
-            Known::Fast(property) => Some((index, property)),
-            _ => None,
+            Known::Slow | Known::Unasked => None,
+            known => Some((index, known)),
         }
     }
 
@@ -198,32 +234,36 @@ impl Slots {
         Some(class)
     }
 
-    /// What the fast path may do with property `name` of the object in slot `index`.
-    fn describe(&self, index: usize, name: u32) -> Known {
+    /// What the fast path may do with member `name` of the object in slot `index`, of
+    /// class `class`.
+    fn describe(&self, index: usize, name: u32, class: &mut Class) -> Known {
         let (Some(Some(name)), Some(object)) = (
             self.names.get(name as usize),
             self.slots[index].object.as_ref(),
         ) else {
             return Known::Slow;
         };
-        let taken = |ty: &VariantType| {
-            matches!(
-                *ty,
-                VariantType::BOOL
-                    | VariantType::INT
-                    | VariantType::FLOAT
-                    | VariantType::VECTOR2
-                    | VariantType::VECTOR3
-                    | VariantType::COLOR
-            )
-        };
-        match crate::bridge::object::declared_type(object, &name.text).filter(taken) {
-            Some(ty) => Known::Fast(Property {
+        match crate::bridge::object::declared_type(object, &name.text) {
+            Some(ty) if numbers::travels(ty) => Known::Fast(Property {
                 name: name.clone(),
                 ty,
                 transform: Transform::named(&name.text),
             }),
-            None => Known::Slow,
+            Some(_) => Known::Slow,
+            None => {
+                let spatial = class.spatial;
+                let class_name = object.get_class();
+                let declared = class
+                    .methods
+                    .get_or_insert_with(|| methods::declared(&class_name.to_string()));
+                match declared.get(&*name.text) {
+                    Some(declared) => {
+                        Method::of(&StringName::from(&class_name), name, declared, spatial)
+                            .map_or(Known::Slow, |method| Known::Method(Rc::new(method)))
+                    }
+                    None => Known::Slow,
+                }
+            }
         }
     }
 }
@@ -237,7 +277,8 @@ impl Class {
         Class {
             native,
             spatial: native && (is_a("Node2D") || is_a("Node3D")),
-            properties: Vec::new(),
+            members: Vec::new(),
+            methods: None,
         }
     }
 }
