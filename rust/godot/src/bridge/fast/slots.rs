@@ -37,7 +37,7 @@ enum Known {
     #[default]
     Unasked,
     Slow,
-    Fast(Property),
+    Fast(Rc<Property>),
     Method(Rc<Method>),
 }
 
@@ -182,6 +182,19 @@ impl Slots {
     /// to say; the first look at a class or name checks it.
     fn lookup(&mut self, handle: f64, name: u32) -> Option<(usize, Known)> {
         let index = self.index_of(handle)?;
+        let at = name as usize;
+        // What is known already: a borrow, no reference counted on the way.
+        if let Some(class) = &self.slots[index].class {
+            let class = class.borrow();
+            if !class.native {
+                return None;
+            }
+            match class.members.get(at) {
+                Some(Known::Slow) => return None,
+                Some(Known::Unasked) | None => {}
+                Some(known) => return Some((index, known.clone())),
+            }
+        }
         let class = match &self.slots[index].class {
             Some(class) => class.clone(),
             None if self.usable(index) => self.resolve(index)?,
@@ -189,14 +202,6 @@ impl Slots {
         };
         if !class.borrow().native {
             return None;
-        }
-        let at = name as usize;
-        if let Some(known) = class.borrow().members.get(at) {
-            match known {
-                Known::Slow => return None,
-                Known::Unasked => {}
-                known => return Some((index, known.clone())),
-            }
         }
         if !self.usable(index) {
             return None;
@@ -244,11 +249,11 @@ impl Slots {
             return Known::Slow;
         };
         match crate::bridge::object::declared_type(object, &name.text) {
-            Some(ty) if numbers::travels(ty) => Known::Fast(Property {
+            Some(ty) if numbers::travels(ty) => Known::Fast(Rc::new(Property {
                 name: name.clone(),
                 ty,
                 transform: Transform::named(&name.text),
-            }),
+            })),
             Some(_) => Known::Slow,
             None => {
                 let spatial = class.spatial;
