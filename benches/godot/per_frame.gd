@@ -173,10 +173,12 @@ func _footprint(lua: bool) -> Dictionary:
 	root.add_child(world)
 	for i in MEMORY_NODES:
 		var mover := Node2D.new()
-		var child: Node = Node.new()
+		var child: Node
 		if lua:
 			child = LuaScriptNode.new()
 			child.script_path = "res://per_frame/mover.lua"
+		else:
+			child = Node.new()
 		mover.add_child(child)
 		world.add_child(mover)
 	for i in 5:
