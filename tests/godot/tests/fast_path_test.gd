@@ -57,6 +57,20 @@ func test_reads_give_what_the_engine_has() -> void:
 		"the same value as the general path")
 	check_eq(LuaRuntime.eval("return tostring(v.position)"), "(1.5, -2.0)", "Godot's text")
 	node.queue_free()
+	# Properties read through their getters, and ones whose getter takes an index
+	# (`offset_left` is `get_offset(SIDE_LEFT)`), which are read by name.
+	var control := Control.new()
+	add_child(control)
+	control.offset_left = 12
+	control.anchor_right = 0.5
+	control.z_index = -3
+	LuaRuntime.set_var("c", control)
+	check_eq(LuaRuntime.eval("return c.offset_left"), 12, "offset_left")
+	check_eq(LuaRuntime.eval("return c.anchor_right"), 0.5, "anchor_right")
+	check_eq(LuaRuntime.eval("local s = 0 for i = 1, 300 do s = s + c.z_index end return s"), -900,
+		"an int property read 300 times in a loop the compiler takes")
+	LuaRuntime.set_var("c", null)
+	control.queue_free()
 
 
 func test_writes_change_the_node() -> void:

@@ -29,7 +29,6 @@ use lua_runtime_core::method_hash::{Signature, Slot};
 
 use super::numbers::{self, Numbers};
 use crate::bridge::ffi;
-use crate::bridge::names::Name;
 
 /// Arguments a fast call carries at most.
 pub const MOST_ARGUMENTS: usize = 4;
@@ -174,8 +173,7 @@ pub struct Method {
 impl Method {
     /// Method `name` of class `class` as `declared`, if the fast path may call it on an
     /// object of that (engine) class without a script (`spatial`: a `Node2D` or `Node3D`).
-    pub fn of(class: &StringName, name: &Name, declared: &Declared, spatial: bool) -> Option<Self> {
-        let text = &*name.text;
+    pub fn of(class: &StringName, text: &str, declared: &Declared, spatial: bool) -> Option<Self> {
         let reads = declared.flags & FLAG_CONST != 0;
         let moves = spatial && TRANSFORM_METHODS.contains(&text) && declared.returns.is_none();
         let plain = declared.flags & (FLAG_VIRTUAL | FLAG_VARARG) == 0;
@@ -199,13 +197,18 @@ impl Method {
             is_const: reads,
             is_vararg: false,
         };
-        let bind = ffi::method_bind(class, &name.value, signature.hash())?;
+        let bind = ffi::method_bind(class, &StringName::from(text), signature.hash())?;
         Some(Method {
             bind,
             arguments,
             defaults,
             returns,
         })
+    }
+
+    /// Whether a call may give no arguments at all.
+    pub fn takes_no_arguments(&self) -> bool {
+        self.arguments.len() == self.defaults.len()
     }
 
     /// Calls the method on `object` with `args`. `None`, before calling, when the arguments

@@ -22,7 +22,8 @@
 //! than run on a Lua state that is in the middle of compiled code ([`busy`]).
 //!
 //! Transform properties are read and written by calling their engine methods directly;
-//! other reads go through `Object::get` by name.
+//! other reads call the property's getter through its method bind ([`methods`]), or
+//! `Object::get` by name when the getter takes an index.
 //!
 //! - [`methods`]: which engine methods the fast path calls, and the call.
 //! - [`numbers`]: values as a tag and four numbers.

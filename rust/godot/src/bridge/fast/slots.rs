@@ -21,13 +21,14 @@ const SLOT_MASK: u64 = (1 << SLOT_BITS) - 1;
 const GENERATION_MASK: u32 = (1 << 28) - 1;
 
 /// What the fast path knows of one property of one class.
-#[derive(Clone)]
 pub struct Property {
     name: Rc<Name>,
     ty: VariantType,
     /// A transform property's name: on a `Node2D` or `Node3D`, read and written by direct
     /// calls.
     transform: Option<Transform>,
+    /// Its getter, when the fast path can call it (read through it rather than by name).
+    getter: Option<Method>,
 }
 
 /// A name's entry in a class: not asked yet, not for the fast path, or a property or
@@ -125,6 +126,10 @@ impl Slots {
         let slot = &self.slots[index];
         match (property.transform, &slot.spatial) {
             (Some(transform), Some(spatial)) => spatial.get(transform),
+            _ if property.getter.is_some() => {
+                let getter = property.getter.as_ref()?;
+                getter.call(slot.object.as_ref()?.obj_sys(), &[])
+            }
             _ => {
                 let value = slot.object.as_ref()?.get(&property.name.value);
                 Numbers::of_variant(property.ty, &value)
@@ -248,27 +253,31 @@ impl Slots {
         ) else {
             return Known::Slow;
         };
+        let class_name = object.get_class();
+        let spatial = class.spatial;
+        let declared = class
+            .methods
+            .get_or_insert_with(|| methods::declared(&class_name.to_string()));
+        let method = |text: &str| {
+            let declared = declared.get(text)?;
+            Method::of(&StringName::from(&class_name), text, declared, spatial)
+        };
         match crate::bridge::object::declared_type(object, &name.text) {
-            Some(ty) if numbers::travels(ty) => Known::Fast(Rc::new(Property {
-                name: name.clone(),
-                ty,
-                transform: Transform::named(&name.text),
-            })),
-            Some(_) => Known::Slow,
-            None => {
-                let spatial = class.spatial;
-                let class_name = object.get_class();
-                let declared = class
-                    .methods
-                    .get_or_insert_with(|| methods::declared(&class_name.to_string()));
-                match declared.get(&*name.text) {
-                    Some(declared) => {
-                        Method::of(&StringName::from(&class_name), name, declared, spatial)
-                            .map_or(Known::Slow, |method| Known::Method(Rc::new(method)))
-                    }
-                    None => Known::Slow,
-                }
+            Some(ty) if numbers::travels(ty) => {
+                let getter = ClassDb::singleton()
+                    .class_get_property_getter(&StringName::from(&class_name), &name.value)
+                    .to_string();
+                Known::Fast(Rc::new(Property {
+                    name: name.clone(),
+                    ty,
+                    transform: Transform::named(&name.text),
+                    // A getter that takes an index (`get_offset(SIDE_LEFT)`) fails its call
+                    // without arguments; such properties are read by name.
+                    getter: method(&getter).filter(Method::takes_no_arguments),
+                }))
             }
+            Some(_) => Known::Slow,
+            None => method(&name.text).map_or(Known::Slow, |m| Known::Method(Rc::new(m))),
         }
     }
 }
