@@ -262,6 +262,23 @@ func test_methods_give_what_the_general_path_gives() -> void:
 	node.queue_free()
 
 
+func test_string_arguments_reach_stringname_parameters() -> void:
+	# Input's action queries take StringNames: Lua strings are passed as interned names.
+	Input.action_press("ui_right", 0.75)
+	check_eq(LuaRuntime.eval("return Input:is_action_pressed('ui_right')"), true, "pressed")
+	check_eq(LuaRuntime.eval("return Input:is_action_pressed('ui_left')"), false, "not pressed")
+	check_eq(LuaRuntime.eval("return Input:get_action_strength('ui_right')"), 0.75, "strength")
+	check_eq(LuaRuntime.eval("return Input:get_vector('ui_left', 'ui_right', 'ui_up', 'ui_down')"),
+		Input.get_vector("ui_left", "ui_right", "ui_up", "ui_down"), "four StringNames in")
+	check_eq(LuaRuntime.eval(
+		"local n = 0 for i = 1, 300 do if Input:is_action_pressed('ui_right') then n = n + 1 end end return n"),
+		300, "300 calls in a loop the compiler takes")
+	Input.action_release("ui_right")
+	check_eq(LuaRuntime.eval("return Input:is_action_pressed('ui_right')"), false, "released")
+	check_lua_error("Input:is_action_pressed(5)",
+		"Input.is_action_pressed(): argument #1: expected StringName, got number")
+
+
 func test_method_results_used_in_a_loop_make_no_garbage() -> void:
 	if LuaRuntime.eval("return jit ~= nil") != true:
 		return # Lua 5.4 has no FFI: every call takes the general path.

@@ -24,7 +24,16 @@ local arg_tags = ffi.new("int32_t[?]", MOST)
 local args = ffi.new("lua_runtime_value[?]", MOST)
 
 -- Value tags shared with numbers.rs.
-local NUMBER, BOOL, VECTOR2, VECTOR3, COLOR, NOTHING, METHOD = 1, 2, 3, 4, 5, 6, 7
+local NUMBER, BOOL, VECTOR2, VECTOR3, COLOR, NOTHING, METHOD, NAME = 1, 2, 3, 4, 5, 6, 7, 8
+
+-- Member names to their interned ids (false: a name the runtime does not intern).
+local ids = {}
+local function id_of(key)
+  if type(key) ~= "string" then return false end
+  local id = intern(key)
+  ids[key] = id
+  return id
+end
 
 -- The value `tag` and `out` stand for (nothing for a tag that is not a value).
 local function result(tag)
@@ -40,7 +49,15 @@ end
 -- Puts `v` as argument `i` (from 0); false for a value only the general path passes.
 local function put(i, v)
   local t = type(v)
-  if t == "number" then
+  if t == "string" then
+    -- StringName arguments (`Input:is_action_pressed("jump")`) pass the interned name's id.
+    local id = ids[v]
+    if id == nil then id = id_of(v) end
+    if not id then return false end
+    arg_tags[i] = NAME
+    args[i].a = id
+    return true
+  elseif t == "number" then
     arg_tags[i] = NUMBER
     args[i].a = v
     return true
@@ -102,15 +119,6 @@ local function caller(key, id)
   end
   callers[key] = f
   return f
-end
-
--- Member names to their interned ids (false: a name the runtime does not intern).
-local ids = {}
-local function id_of(key)
-  if type(key) ~= "string" then return false end
-  local id = intern(key)
-  ids[key] = id
-  return id
 end
 
 local function index(obj, key)

@@ -1,5 +1,6 @@
 //! Engine methods the fast path calls: `n:get_child_count()`, `n:rotate(delta)`,
-//! `n:to_global(v)` and the like, with number, bool, vector and color arguments and results.
+//! `n:to_global(v)`, `Input:is_action_pressed("jump")` and the like: number, bool, vector and
+//! color arguments and results, and `StringName` arguments given as Lua strings.
 //!
 //! A method called through the FFI must not run script code or emit a signal (see the
 //! module above). Two kinds of engine method qualify:
@@ -18,6 +19,7 @@
 //! reports as it always does.
 
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use godot::builtin::{
     Color, GString, StringName, VarArray, VarDictionary, Variant, VariantType, Vector2, Vector3,
@@ -29,6 +31,7 @@ use lua_runtime_core::method_hash::{Signature, Slot};
 
 use super::numbers::{self, Numbers};
 use crate::bridge::ffi;
+use crate::bridge::names::Name;
 
 /// Arguments a fast call carries at most.
 pub const MOST_ARGUMENTS: usize = 4;
@@ -186,7 +189,8 @@ impl Method {
             None => None,
         };
         let arguments: Vec<VariantType> = declared.arguments.iter().map(|a| a.ty).collect();
-        if arguments.len() > MOST_ARGUMENTS || !arguments.iter().all(|ty| numbers::travels(*ty)) {
+        let passes = |ty: &VariantType| numbers::travels(*ty) || *ty == VariantType::STRING_NAME;
+        if arguments.len() > MOST_ARGUMENTS || !arguments.iter().all(passes) {
             return None;
         }
         let defaults = declared.defaults.clone()?;
@@ -215,26 +219,40 @@ impl Method {
     /// are not exactly what the method takes, and after calling when an int result does not
     /// fit a Lua number: the caller then takes the general path, which makes the call (again,
     /// for a `const` method that changed nothing) and converts or reports.
-    pub fn call(&self, object: sys::GDExtensionObjectPtr, args: &[Numbers]) -> Option<Numbers> {
+    /// `names` are the interned names by id, for `StringName` arguments.
+    pub fn call(
+        &self,
+        object: sys::GDExtensionObjectPtr,
+        args: &[Numbers],
+        names: &[Option<Rc<Name>>],
+    ) -> Option<Numbers> {
         let count = self.arguments.len();
         let first_default = count - self.defaults.len();
         if args.len() > count || args.len() < first_default {
             return None;
         }
         let mut natives = [Native::ZERO; MOST_ARGUMENTS];
-        for (i, (native, ty)) in natives.iter_mut().zip(&self.arguments).enumerate() {
+        let mut pointers: [sys::GDExtensionConstTypePtr; MOST_ARGUMENTS] =
+            [std::ptr::null(); MOST_ARGUMENTS];
+        for (i, ty) in self.arguments.iter().enumerate() {
             let value = match args.get(i) {
                 Some(value) => value,
                 None => &self.defaults[i - first_default],
             };
-            *native = Native::of(*ty, value)?;
+            pointers[i] = if *ty == VariantType::STRING_NAME {
+                // The interned StringName itself, which outlives the call.
+                let id = usize::try_from(value.name_id()?).ok()?;
+                names.get(id)?.as_ref()?.value.string_sys().cast()
+            } else {
+                natives[i] = Native::of(*ty, value)?;
+                natives[i].0.as_ptr().cast()
+            };
         }
-        let pointers: [sys::GDExtensionConstTypePtr; MOST_ARGUMENTS] =
-            std::array::from_fn(|i| natives[i].0.as_ptr().cast());
         let mut result = Native::ZERO;
         // SAFETY: the object was checked live by the caller and its class has this bind; each
-        // argument was written in the native layout of its declared type, every argument is
-        // given, and `result` has room for any type that travels as numbers.
+        // argument points at a value in the native layout of its declared type (a StringName
+        // for a StringName), every argument is given, and `result` has room for any type that
+        // travels as numbers.
         unsafe {
             ffi::ptrcall(
                 self.bind,
@@ -250,7 +268,8 @@ impl Method {
     }
 }
 
-/// A default argument value as the numbers a call would pass.
+/// A default argument value as the numbers a call would pass (`None` for a `StringName`,
+/// which a call must then give).
 fn default_numbers(ty: VariantType, value: &Variant) -> Option<Numbers> {
     match (ty, value.get_type()) {
         // `DEFVAL(0)` for a float argument is stored as an int.

@@ -13,6 +13,8 @@ pub const COLOR: i32 = 5;
 pub const NOTHING: i32 = 6;
 /// From a read: the name is a method the fast path calls (see `methods`).
 pub const METHOD: i32 = 7;
+/// An argument: a string the runtime interned, by its name id (for `StringName` arguments).
+pub const NAME: i32 = 8;
 
 /// Whether values of type `ty` travel as numbers.
 pub fn travels(ty: VariantType) -> bool {
@@ -105,6 +107,12 @@ impl Numbers {
             VariantType::COLOR => Self::color(value.try_to::<Color>().ok()?),
             _ => return None,
         })
+    }
+
+    /// The name id, if this is an interned string.
+    pub fn name_id(&self) -> Option<u32> {
+        let id = self.values[0];
+        (self.tag == NAME && id >= 0.0 && id <= f64::from(u32::MAX)).then_some(id as u32)
     }
 
     /// The number, if this is one.

@@ -128,7 +128,7 @@ impl Slots {
             (Some(transform), Some(spatial)) => spatial.get(transform),
             _ if property.getter.is_some() => {
                 let getter = property.getter.as_ref()?;
-                getter.call(slot.object.as_ref()?.obj_sys(), &[])
+                getter.call(slot.object.as_ref()?.obj_sys(), &[], &self.names)
             }
             _ => {
                 let value = slot.object.as_ref()?.get(&property.name.value);
@@ -160,7 +160,11 @@ impl Slots {
         if !self.usable(index) {
             return None;
         }
-        method.call(self.slots[index].object.as_ref()?.obj_sys(), args)
+        method.call(
+            self.slots[index].object.as_ref()?.obj_sys(),
+            args,
+            &self.names,
+        )
     }
 
     /// The slot a handle names, if it still names it.
