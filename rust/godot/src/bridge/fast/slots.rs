@@ -42,7 +42,7 @@ enum Known {
     Method(Rc<Method>),
 }
 
-/// Per class: whether the fast path may touch its objects, and its properties by name id.
+/// Per class: whether the fast path may touch its objects, and its members by name id.
 struct Class {
     /// An engine class (not an extension's).
     native: bool,
@@ -124,16 +124,11 @@ impl Slots {
             _ => return None,
         };
         let slot = &self.slots[index];
-        match (property.transform, &slot.spatial) {
-            (Some(transform), Some(spatial)) => spatial.get(transform),
-            _ if property.getter.is_some() => {
-                let getter = property.getter.as_ref()?;
-                getter.call(slot.object.as_ref()?.obj_sys(), &[], &self.names)
-            }
-            _ => {
-                let value = slot.object.as_ref()?.get(&property.name.value);
-                Numbers::of_variant(property.ty, &value)
-            }
+        let object = slot.object.as_ref()?;
+        match (property.transform, &slot.spatial, &property.getter) {
+            (Some(transform), Some(spatial), _) => spatial.get(transform),
+            (_, _, Some(getter)) => getter.call(object.obj_sys(), &[], &self.names),
+            _ => Numbers::of_variant(property.ty, &object.get(&property.name.value)),
         }
     }
 
@@ -204,15 +199,15 @@ impl Slots {
                 Some(known) => return Some((index, known.clone())),
             }
         }
-        let class = match &self.slots[index].class {
-            Some(class) => class.clone(),
-            None if self.usable(index) => self.resolve(index)?,
-            None => return None,
-        };
-        if !class.borrow().native {
+        // A first look at this class or name: the object must be usable for it.
+        if !self.usable(index) {
             return None;
         }
-        if !self.usable(index) {
+        let class = match &self.slots[index].class {
+            Some(class) => class.clone(),
+            None => self.resolve(index)?,
+        };
+        if !class.borrow().native {
             return None;
         }
         let known = self.describe(index, name, &mut class.borrow_mut());
@@ -268,16 +263,21 @@ impl Slots {
         };
         match crate::bridge::object::declared_type(object, &name.text) {
             Some(ty) if numbers::travels(ty) => {
-                let getter = ClassDb::singleton()
-                    .class_get_property_getter(&StringName::from(&class_name), &name.value)
-                    .to_string();
+                let transform = Transform::named(&name.text);
+                // A getter that takes an index (`get_offset(SIDE_LEFT)`) fails its call
+                // without arguments; such properties are read by name. The transforms of
+                // a Node2D or Node3D have direct calls of their own.
+                let direct = spatial && transform.is_some();
+                let getter = (!direct).then(|| {
+                    let getter = ClassDb::singleton()
+                        .class_get_property_getter(&StringName::from(&class_name), &name.value);
+                    method(&getter.to_string()).filter(Method::takes_no_arguments)
+                });
                 Known::Fast(Rc::new(Property {
                     name: name.clone(),
                     ty,
-                    transform: Transform::named(&name.text),
-                    // A getter that takes an index (`get_offset(SIDE_LEFT)`) fails its call
-                    // without arguments; such properties are read by name.
-                    getter: method(&getter).filter(Method::takes_no_arguments),
+                    transform,
+                    getter: getter.flatten(),
                 }))
             }
             Some(_) => Known::Slow,
