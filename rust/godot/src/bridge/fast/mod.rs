@@ -184,15 +184,33 @@ fn intern(key: &LuaString) -> mlua::Result<Value> {
     Ok(Value::Integer(i64::from(id)))
 }
 
-/// Runs `f` on the slots, unless a fast call is already using them, with [`busy`] set.
-fn with_slots<R>(f: impl FnOnce(&mut Slots) -> Option<R>) -> Option<R> {
-    SLOTS.with(|slots| {
-        let mut slots = slots.try_borrow_mut().ok()?;
-        let outer = BUSY.replace(true);
-        let result = f(&mut slots);
-        BUSY.set(outer);
-        result
-    })
+/// Runs `f` on the slots with [`busy`] set. `None` (the general path) when `f` declines or
+/// panics, or a fast call is using the slots already.
+fn guarded<R>(f: impl FnOnce(&mut Slots) -> Option<R>) -> Option<R> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        SLOTS.with(|slots| {
+            let mut slots = slots.try_borrow_mut().ok()?;
+            let outer = BUSY.replace(true);
+            let result = f(&mut slots);
+            BUSY.set(outer);
+            result
+        })
+    }))
+    .ok()
+    .flatten()
+}
+
+/// Writes `value` to `fast.lua`'s `out`: its tag, or 0 (nothing written) for none.
+fn answer(out: *mut [f64; 4], value: Option<Numbers>) -> i32 {
+    match value {
+        Some(value) if !out.is_null() => {
+            // SAFETY: `out` points at a `lua_runtime_value` struct `fast.lua` allocated
+            // (four doubles), checked non-null above.
+            unsafe { *out = value.values };
+            value.tag
+        }
+        _ => 0,
+    }
 }
 
 /// `obj.key` for `fast.lua`: the tag of what it wrote to `out`, or 0 to take the general path.
@@ -200,16 +218,7 @@ extern "C" fn fast_get(handle: f64, name: u32, out: *mut [f64; 4]) -> i32 {
     if out.is_null() {
         return 0;
     }
-    std::panic::catch_unwind(|| {
-        let value = with_slots(|slots| slots.get(handle, name))?;
-        // SAFETY: `out` points at the `lua_runtime_value` struct `fast.lua` allocated
-        // (four doubles), checked non-null above.
-        unsafe { *out = value.values };
-        Some(value.tag)
-    })
-    .ok()
-    .flatten()
-    .unwrap_or(0)
+    answer(out, guarded(|slots| slots.get(handle, name)))
 }
 
 /// `obj:key(args...)` for `fast.lua`: the tag of the result it wrote to `out`, or 0 to
@@ -228,27 +237,19 @@ extern "C" fn fast_call(
     if count > methods::MOST_ARGUMENTS || tags.is_null() || args.is_null() || out.is_null() {
         return 0;
     }
-    std::panic::catch_unwind(|| {
-        let mut values = [Numbers {
-            tag: 0,
-            values: [0.0; 4],
-        }; methods::MOST_ARGUMENTS];
-        for (i, value) in values.iter_mut().enumerate().take(count) {
-            // SAFETY: `fast.lua` passes arrays of `MOST_ARGUMENTS` tags and values, checked
-            // non-null above, of which the first `count` are set.
-            unsafe {
-                value.tag = *tags.add(i);
-                value.values = *args.add(i);
-            }
+    let mut values = [Numbers::nothing(); methods::MOST_ARGUMENTS];
+    for (i, value) in values.iter_mut().enumerate().take(count) {
+        // SAFETY: `fast.lua` passes arrays of `MOST_ARGUMENTS` tags and values, checked
+        // non-null above, of which the first `count` are set.
+        unsafe {
+            value.tag = *tags.add(i);
+            value.values = *args.add(i);
         }
-        let result = with_slots(|slots| slots.call(handle, name, &values[..count]))?;
-        // SAFETY: `out` points at `fast.lua`'s `lua_runtime_value` (four doubles).
-        unsafe { *out = result.values };
-        Some(result.tag)
-    })
-    .ok()
-    .flatten()
-    .unwrap_or(0)
+    }
+    answer(
+        out,
+        guarded(|slots| slots.call(handle, name, &values[..count])),
+    )
 }
 
 /// `obj.key = value` for `fast.lua`: 1 if it was set, 0 to take the general path.
@@ -257,8 +258,5 @@ extern "C" fn fast_set(handle: f64, name: u32, tag: i32, a: f64, b: f64, c: f64,
         tag,
         values: [a, b, c, d],
     };
-    std::panic::catch_unwind(|| with_slots(|slots| slots.set(handle, name, &value).then_some(1)))
-        .ok()
-        .flatten()
-        .unwrap_or(0)
+    guarded(|slots| slots.set(handle, name, &value).then_some(1)).unwrap_or(0)
 }
