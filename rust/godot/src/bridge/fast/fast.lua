@@ -46,7 +46,8 @@ local function result(tag)
   end
 end
 
--- Puts `v` as argument `i` (from 0); false for a value only the general path passes.
+-- Puts `v` as argument `i` (from 0) of a call, or as the value of a write (at 0); false for
+-- a value only the general path passes.
 local function put(i, v)
   local t = type(v)
   if t == "string" then
@@ -137,22 +138,10 @@ local function newindex(obj, key, value)
   local handle = handles[obj]
   local id = ids[key]
   if id == nil then id = id_of(key) end
-  if handle and id then
-    local done = 0
-    if type(value) == "number" then
-      done = set(handle, id, NUMBER, value, 0, 0, 0)
-    elseif type(value) == "boolean" then
-      done = set(handle, id, BOOL, value and 1 or 0, 0, 0, 0)
-    else
-      local meta = getmetatable(value)
-      if meta == V2 and type(value.x) == "number" and type(value.y) == "number" then
-        done = set(handle, id, VECTOR2, value.x, value.y, 0, 0)
-      elseif meta == V3 and type(value.x) == "number" and type(value.y) == "number"
-          and type(value.z) == "number" then
-        done = set(handle, id, VECTOR3, value.x, value.y, value.z, 0)
-      end
-    end
-    if done ~= 0 then return end
+  -- No string is written on the fast path: `put` would intern it as a name.
+  if handle and id and type(value) ~= "string" and put(0, value) then
+    local a = args[0]
+    if set(handle, id, arg_tags[0], a.a, a.b, a.c, a.d) ~= 0 then return end
   end
   return slow_newindex(obj, key, value)
 end
