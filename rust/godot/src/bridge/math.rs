@@ -201,26 +201,31 @@ pub fn to_lua(lua: &Lua, value: &Variant) -> Option<mlua::Result<Value>> {
     }
 }
 
-/// `value` (of `kind`) made into a table by `maker`; `None` if it is not of that type.
-fn make(maker: &Function, kind: VectorKind, value: &Variant) -> Option<mlua::Result<Value>> {
+/// The components of `value`, a Godot value of `kind` (`None` if it is not one).
+fn components_of(kind: VectorKind, value: &Variant) -> Option<[f64; 4]> {
     Some(match kind {
         VectorKind::Vector2 => {
             let v: Vector2 = value.try_to().ok()?;
-            maker.call((f64::from(v.x), f64::from(v.y)))
+            [f64::from(v.x), f64::from(v.y), 0.0, 0.0]
         }
         VectorKind::Vector3 => {
             let v: Vector3 = value.try_to().ok()?;
-            maker.call((f64::from(v.x), f64::from(v.y), f64::from(v.z)))
+            [f64::from(v.x), f64::from(v.y), f64::from(v.z), 0.0]
         }
         VectorKind::Color => {
             let c: Color = value.try_to().ok()?;
-            maker.call((
-                f64::from(c.r),
-                f64::from(c.g),
-                f64::from(c.b),
-                f64::from(c.a),
-            ))
+            [c.r, c.g, c.b, c.a].map(f64::from)
         }
+    })
+}
+
+/// `value` (of `kind`) made into a table by `maker`; `None` if it is not of that type.
+fn make(maker: &Function, kind: VectorKind, value: &Variant) -> Option<mlua::Result<Value>> {
+    let [a, b, c, d] = components_of(kind, value)?;
+    Some(match kind {
+        VectorKind::Vector2 => maker.call((a, b)),
+        VectorKind::Vector3 => maker.call((a, b, c)),
+        VectorKind::Color => maker.call((a, b, c, d)),
     })
 }
 
@@ -229,25 +234,13 @@ const MAKERS: &str = "lua_runtime.vector_makers";
 
 /// Writes a changed Godot value back into its table (after `c.h = 0.5` and the like).
 fn write_back(kind: VectorKind, table: &Table, value: &Variant) -> mlua::Result<()> {
-    let components: [f64; 4] = match kind {
-        VectorKind::Vector2 => {
-            let v: Vector2 = value.try_to().map_err(mlua::Error::external)?;
-            [f64::from(v.x), f64::from(v.y), 0.0, 0.0]
-        }
-        VectorKind::Vector3 => {
-            let v: Vector3 = value.try_to().map_err(mlua::Error::external)?;
-            [f64::from(v.x), f64::from(v.y), f64::from(v.z), 0.0]
-        }
-        VectorKind::Color => {
-            let c: Color = value.try_to().map_err(mlua::Error::external)?;
-            [
-                f64::from(c.r),
-                f64::from(c.g),
-                f64::from(c.b),
-                f64::from(c.a),
-            ]
-        }
-    };
+    let components = components_of(kind, value).ok_or_else(|| {
+        mlua::Error::runtime(format!(
+            "{} changed into a {}",
+            kind.name(),
+            super::builtin::type_name(value.get_type())
+        ))
+    })?;
     for (field, value) in kind.fields().iter().zip(components) {
         table.raw_set(*field, value)?;
     }
