@@ -11,7 +11,7 @@
 //! - [`names`]: interned member names.
 //! - [`pool`]: one Lua wrapper per engine object while Lua holds it.
 //! - [`ffi`]: the engine's dynamic Variant operations, without panics.
-//! - [`fast`]: hot properties read and written through LuaJIT's FFI.
+//! - [`fast`]: hot properties and engine methods, used through LuaJIT's FFI.
 //! - [`instance`]: the `self` table a script's callbacks receive.
 
 pub mod builtin;
