@@ -65,7 +65,7 @@ func test_nodes_spawned_and_freed_leave_no_memory_behind() -> void:
 	for round in 6:
 		var holder := Node2D.new()
 		add_child(holder)
-		for i in 500:
+		for i in 2000:
 			var body := Node2D.new()
 			holder.add_child(body)
 			add_lua(MOVER, body)
@@ -76,13 +76,15 @@ func test_nodes_spawned_and_freed_leave_no_memory_behind() -> void:
 		LuaRuntime.collect_garbage()
 		var lua: Dictionary = LuaRuntime.get_stats()["lua"]
 		after_round.append({"heap": int(lua["memory_bytes"]), "extension": int(lua["extension_bytes"])})
-	# Round 0 warms the caches up; the 2,000 nodes of rounds 2 to 5 leave nothing behind
-	# (8 bytes kept per freed node would already be 16,000 bytes).
+	# Round 0 warms the caches up; the 8,000 nodes of rounds 2 to 5 leave nothing behind
+	# (8 bytes kept per freed node would already be 64,000 bytes). The heap may still step
+	# by a few kilobytes once or twice as LuaJIT compiles more traces of the same code (up
+	# to 31 KB over these rounds was seen), which is why the nodes are this many.
 	var warm: Dictionary = after_round[1]
 	var last: Dictionary = after_round[-1]
-	check(last["extension"] - warm["extension"] < 16384,
+	check(last["extension"] - warm["extension"] < 65536,
 		"extension memory flat over rounds: %s" % [after_round])
-	check(last["heap"] - warm["heap"] < 16384, "Lua heap flat over rounds: %s" % [after_round])
+	check(last["heap"] - warm["heap"] < 65536, "Lua heap flat over rounds: %s" % [after_round])
 
 
 func test_a_script_nothing_uses_is_unloaded_after_the_grace_period() -> void:
