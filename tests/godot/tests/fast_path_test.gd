@@ -157,20 +157,75 @@ func _approx_equal(a: Variant, b: Variant) -> bool:
 	return a == b
 
 
+## Bytes the Lua heap grows by per iteration of `run(v)`, a Lua function `define` makes that
+## loops 1,000 times, once it is compiled. The collector must not run meanwhile, or it would
+## hide garbage: a full collection first leaves it stopped until the frame ends (the tests'
+## project has a frame budget for it).
+func _garbage_per_iteration(define: String) -> float:
+	LuaRuntime.collect_garbage()
+	check_eq(LuaRuntime.get_stats()["gc"]["automatic"], false, "the collector waits for the frame's end")
+	return LuaRuntime.eval(define + """
+		for i = 1, 20 do run(v) end
+		local before = collectgarbage('count')
+		for i = 1, 10 do run(v) end
+		return (collectgarbage('count') - before) * 1024 / 10000
+	""")
+
+
+const MOVE := """
+	local step = Vector2(1, 0)
+	local function run(n) for i = 1, 1000 do n.position = n.position + step * 0.5 end end
+"""
+
+
 func test_moving_a_node_makes_no_garbage() -> void:
 	if LuaRuntime.eval("return jit ~= nil") != true:
 		return # Lua 5.4 has no FFI: the general path, measured by the benchmarks.
 	var node := _node2d()
-	var per_move: float = LuaRuntime.eval("""
-		local step = Vector2(1, 0)
-		local function move(n) for i = 1, 1000 do n.position = n.position + step * 0.5 end end
-		for i = 1, 20 do move(v) end
-		local before = collectgarbage('count')
-		for i = 1, 10 do move(v) end
-		return (collectgarbage('count') - before) * 1024 / 10000
-	""")
+	var per_move := _garbage_per_iteration(MOVE)
 	check(per_move < 8, "a move allocates nothing once compiled (%.1f bytes a move)" % per_move)
 	check_eq(node.position, Vector2(15000, 0), "every move happened")
+	node.queue_free()
+
+
+## LuaJIT gives up on compiling a function that fails to compile as a trace's start about ten
+## times, and from then on cannot compile any code that calls it. The runtime's own functions
+## (property access, methods, vector operators, constructors and methods, `pairs`) are called
+## from every script, so code that runs in the interpreter, like this loop (a loop that makes a
+## closure is never compiled), makes them hot again and again: they must compile as a start,
+## or every script loses compiled code for good.
+func test_code_that_never_compiles_leaves_the_fast_path_on() -> void:
+	if LuaRuntime.eval("return jit ~= nil") != true:
+		return
+	var node := _node2d()
+	for round in 80:
+		LuaRuntime.exec("""
+			local step, t, s = Vector2(0, 1), { 1 }, 0
+			for i = 1, 2500 do
+				local never_compiled = function() end
+				v.position = v.position + step * 0.5 - Vector2(0, 0.5)
+				v:get_position()
+				local c = Color(1, 1, 1) * 0.5
+				for _, x in pairs(t) do s = s + x end
+				s = s + step:length() + Vector3(1, 2, 2):length()
+			end
+		""")
+	check_eq(node.position, Vector2.ZERO, "the loops ran")
+	var per_move := _garbage_per_iteration(MOVE)
+	check(per_move < 8, "a move still allocates nothing once compiled (%.1f bytes a move)" % per_move)
+	var per_use := _garbage_per_iteration("""
+		local t, step = { 1 }, Vector2(3, 4)
+		local function run(n)
+			local s = 0
+			for i = 1, 1000 do
+				local f, st = pairs(t)
+				local _, x = f(st)
+				s = s + x + step:length() + Vector3(i, 2, 2):length() + (Color(i, 1, 1) * 0.5).r
+			end
+			return s
+		end
+	""")
+	check(per_use < 8, "nor do pairs, vector methods and constructors (%.1f bytes a use)" % per_use)
 	node.queue_free()
 
 
@@ -283,13 +338,9 @@ func test_method_results_used_in_a_loop_make_no_garbage() -> void:
 	if LuaRuntime.eval("return jit ~= nil") != true:
 		return # Lua 5.4 has no FFI: every call takes the general path.
 	var node := _node2d()
-	var per_call: float = LuaRuntime.eval("""
+	var per_call := _garbage_per_iteration("""
 		local p = Vector2(1, 2)
-		local function use(n) local s = 0 for i = 1, 1000 do s = s + n:to_global(p).x end return s end
-		for i = 1, 20 do use(v) end
-		local before = collectgarbage('count')
-		for i = 1, 10 do use(v) end
-		return (collectgarbage('count') - before) * 1024 / 10000
+		local function run(n) local s = 0 for i = 1, 1000 do s = s + n:to_global(p).x end return s end
 	""")
 	check(per_call < 8, "a call allocates nothing once compiled (%.1f bytes a call)" % per_call)
 	node.queue_free()

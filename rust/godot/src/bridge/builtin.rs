@@ -539,7 +539,8 @@ pub fn install(lua: &Lua) -> mlua::Result<()> {
 }
 
 /// `pairs` and `ipairs` that also walk Godot arrays (1-based, like tables) and dictionaries
-/// (key order), on LuaJIT as on Lua 5.4.
+/// (key order), on LuaJIT as on Lua 5.4. Written so that LuaJIT can compile a call of them as
+/// the start of a trace (no closure made, no tail call to a builtin): see `vectors.lua`.
 const ITERATION: &str = r#"
 local is_dictionary = ...
 local raw_pairs, raw_ipairs, type = pairs, ipairs, type
@@ -547,26 +548,29 @@ local function array_next(a, i)
   i = i + 1
   if i <= #a then return i, a[i] end
 end
+local function dictionary_next(walk)
+  local i = walk.i + 1
+  walk.i = i
+  if i <= walk.n then
+    local k = walk.keys[i]
+    return k, walk.d:get(k)
+  end
+end
 local function dictionary_pairs(d)
-  local keys, i = d:keys(), 0
-  local n = #keys
-  return function()
-    i = i + 1
-    if i <= n then
-      local k = keys[i]
-      return k, d:get(k)
-    end
-  end, d, nil
+  local keys = d:keys()
+  return dictionary_next, { d = d, keys = keys, i = 0, n = #keys }, nil
 end
 pairs = function(t)
   if type(t) == "userdata" then
     if is_dictionary(t) then return dictionary_pairs(t) end
     return array_next, t, 0
   end
-  return raw_pairs(t)
+  local f, s, k = raw_pairs(t)
+  return f, s, k
 end
 ipairs = function(t)
   if type(t) == "userdata" then return array_next, t, 0 end
-  return raw_ipairs(t)
+  local f, s, k = raw_ipairs(t)
+  return f, s, k
 end
 "#;

@@ -26,9 +26,24 @@ local function near(p, q)
   return d <= (abs(p) + abs(q)) * 1.2e-7 + 1.5e-45
 end
 
-local function vec2(x, y) return setmetatable({ x = x, y = y }, V2) end
-local function vec3(x, y, z) return setmetatable({ x = x, y = y, z = z }, V3) end
-local function color(r, g, b, a) return setmetatable({ r = r, g = g, b = b, a = a }, C) end
+-- Every function here may be called from code LuaJIT does not compile, often enough to start a
+-- trace of its own. LuaJIT cannot compile a trace that starts in a function and leaves it by a
+-- tail call to a builtin (`return setmetatable(...)`), or a vararg function by any tail call.
+-- When the start is the function's entry, it blacklists the function after about ten such
+-- failures, and then no code that calls it compiles again. Hence the locals and the
+-- parentheses around such returns below (fast_path_test.gd checks it).
+local function vec2(x, y)
+  local v = setmetatable({ x = x, y = y }, V2)
+  return v
+end
+local function vec3(x, y, z)
+  local v = setmetatable({ x = x, y = y, z = z }, V3)
+  return v
+end
+local function color(r, g, b, a)
+  local c = setmetatable({ r = r, g = g, b = b, a = a }, C)
+  return c
+end
 
 -- What every type shares: engine fallbacks for members, assignment, comparison and text.
 local function common(meta, methods)
@@ -47,7 +62,7 @@ end
 
 -- Vector2 ------------------------------------------------------------------------------------
 local m2 = {}
-function m2.length(v) return sqrt(v.x * v.x + v.y * v.y) end
+function m2.length(v) return (sqrt(v.x * v.x + v.y * v.y)) end
 function m2.length_squared(v) return v.x * v.x + v.y * v.y end
 function m2.normalized(v)
   local l = v.x * v.x + v.y * v.y
@@ -63,7 +78,7 @@ end
 function m2.distance_to(v, o)
   if getmetatable(o) ~= V2 then expected("Vector2", "distance_to", o) end
   local dx, dy = o.x - v.x, o.y - v.y
-  return sqrt(dx * dx + dy * dy)
+  return (sqrt(dx * dx + dy * dy))
 end
 function m2.lerp(v, o, t)
   if getmetatable(o) ~= V2 or type(t) ~= "number" then
@@ -107,7 +122,7 @@ common(V2, m2)
 
 -- Vector3 ------------------------------------------------------------------------------------
 local m3 = {}
-function m3.length(v) return sqrt(v.x * v.x + v.y * v.y + v.z * v.z) end
+function m3.length(v) return (sqrt(v.x * v.x + v.y * v.y + v.z * v.z)) end
 function m3.length_squared(v) return v.x * v.x + v.y * v.y + v.z * v.z end
 function m3.normalized(v)
   local l = v.x * v.x + v.y * v.y + v.z * v.z
@@ -123,7 +138,7 @@ end
 function m3.distance_to(v, o)
   if getmetatable(o) ~= V3 then expected("Vector3", "distance_to", o) end
   local dx, dy, dz = o.x - v.x, o.y - v.y, o.z - v.z
-  return sqrt(dx * dx + dy * dy + dz * dz)
+  return (sqrt(dx * dx + dy * dy + dz * dz))
 end
 function m3.lerp(v, o, t)
   if getmetatable(o) ~= V3 or type(t) ~= "number" then
@@ -220,11 +235,11 @@ local function new2(fallback)
   return function(t, ...)
     local x, y = ...
     if select("#", ...) <= 2 then
-      if number(x) and number(y) then return vec2(x, y) end
-      if select("#", ...) == 0 then return vec2(0, 0) end
-      if select("#", ...) == 1 and getmetatable(x) == V2 then return vec2(x.x, x.y) end
+      if number(x) and number(y) then return (vec2(x, y)) end
+      if select("#", ...) == 0 then return (vec2(0, 0)) end
+      if select("#", ...) == 1 and getmetatable(x) == V2 then return (vec2(x.x, x.y)) end
     end
-    return fallback(t, ...)
+    return (fallback(t, ...))
   end
 end
 
@@ -232,11 +247,11 @@ local function new3(fallback)
   return function(t, ...)
     local x, y, z = ...
     if select("#", ...) <= 3 then
-      if number(x) and number(y) and number(z) then return vec3(x, y, z) end
-      if select("#", ...) == 0 then return vec3(0, 0, 0) end
-      if select("#", ...) == 1 and getmetatable(x) == V3 then return vec3(x.x, x.y, x.z) end
+      if number(x) and number(y) and number(z) then return (vec3(x, y, z)) end
+      if select("#", ...) == 0 then return (vec3(0, 0, 0)) end
+      if select("#", ...) == 1 and getmetatable(x) == V3 then return (vec3(x.x, x.y, x.z)) end
     end
-    return fallback(t, ...)
+    return (fallback(t, ...))
   end
 end
 
@@ -245,14 +260,14 @@ local function new_color(fallback)
     local r, g, b, a = ...
     local n = select("#", ...)
     if (n == 3 or n == 4) and number(r) and number(g) and number(b) then
-      if a == nil then return color(r, g, b, 1) end
-      if number(a) then return color(r, g, b, a) end
+      if a == nil then return (color(r, g, b, 1)) end
+      if number(a) then return (color(r, g, b, a)) end
     elseif n == 0 then
-      return color(0, 0, 0, 1)
+      return (color(0, 0, 0, 1))
     elseif n == 1 and getmetatable(r) == C then
-      return color(r.r, r.g, r.b, r.a)
+      return (color(r.r, r.g, r.b, r.a))
     end
-    return fallback(t, ...)
+    return (fallback(t, ...))
   end
 end
 

@@ -35,15 +35,21 @@ local function id_of(key)
   return id
 end
 
+-- These functions run for every script, also from code LuaJIT does not compile, and then
+-- start traces of their own. As in vectors.lua (which says why), none leaves by a tail call
+-- to a builtin, and the vararg one by no tail call at all. Tail calls to the runtime's C
+-- functions are fine: a trace that starts here ends there.
+
 -- The value `tag` and `out` stand for (nothing for a tag that is not a value).
 local function result(tag)
-  if tag == NUMBER then return out.a
-  elseif tag == VECTOR2 then return setmetatable({ x = out.a, y = out.b }, V2)
-  elseif tag == VECTOR3 then return setmetatable({ x = out.a, y = out.b, z = out.c }, V3)
-  elseif tag == BOOL then return out.a ~= 0
-  elseif tag == COLOR then
-    return setmetatable({ r = out.a, g = out.b, b = out.c, a = out.d }, C)
+  local v
+  if tag == NUMBER then v = out.a
+  elseif tag == VECTOR2 then v = setmetatable({ x = out.a, y = out.b }, V2)
+  elseif tag == VECTOR3 then v = setmetatable({ x = out.a, y = out.b, z = out.c }, V3)
+  elseif tag == BOOL then v = out.a ~= 0
+  elseif tag == COLOR then v = setmetatable({ r = out.a, g = out.b, b = out.c, a = out.d }, C)
   end
+  return v
 end
 
 -- Puts `v` as argument `i` (from 0) of a call, or as the value of a write (at 0); false for
@@ -111,7 +117,7 @@ local function caller(key, id)
           and (n < 4 or put(3, (select(4, ...))))) then
         local tag = call(handle, id, n, arg_tags, args, out)
         if tag == NOTHING then return nil end
-        if tag ~= 0 then return result(tag) end
+        if tag ~= 0 then return (result(tag)) end
       end
     end
     if not general then general = method(key) end
