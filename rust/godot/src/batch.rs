@@ -21,8 +21,8 @@
 //! A callback that `await`s or fails ends its node's part only: the rest of the run goes on
 //! in a new call.
 
+use rustc_hash::FxHashMap;
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::Instant;
 
@@ -131,7 +131,7 @@ struct Steps {
     run_of: RefCell<Vec<usize>>,
     ran: RefCell<Vec<u64>>,
     /// Plan entries by node, for calls made out of the plan's order (built at the first).
-    positions: RefCell<Option<HashMap<*const Instance, usize>>>,
+    positions: RefCell<Option<FxHashMap<*const Instance, usize>>>,
     runs: RefCell<Vec<Run>>,
     /// The nodes whose `self` and module the Lua plan table holds, in order.
     in_table: RefCell<Vec<InstanceId>>,

@@ -5,8 +5,8 @@
 //! alive, so an address cannot be reused for another name while it is cached. Each name also
 //! gets a small dense id, which callers use to key their own per-name tables cheaply.
 
+use rustc_hash::FxHashMap;
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use mlua::LuaString;
@@ -34,8 +34,8 @@ type Held<T> = (LuaString, Rc<Name<T>>);
 
 /// Names by Lua string address, and by text (for names that arrive as long strings).
 pub struct NameCache<T> {
-    by_address: RefCell<HashMap<usize, Held<T>>>,
-    by_text: RefCell<HashMap<Box<str>, Rc<Name<T>>>>,
+    by_address: RefCell<FxHashMap<usize, Held<T>>>,
+    by_text: RefCell<FxHashMap<Box<str>, Rc<Name<T>>>>,
     hits: Cell<u64>,
     misses: Cell<u64>,
 }
@@ -43,8 +43,8 @@ pub struct NameCache<T> {
 impl<T> Default for NameCache<T> {
     fn default() -> Self {
         NameCache {
-            by_address: RefCell::new(HashMap::new()),
-            by_text: RefCell::new(HashMap::new()),
+            by_address: RefCell::new(FxHashMap::default()),
+            by_text: RefCell::new(FxHashMap::default()),
             hits: Cell::new(0),
             misses: Cell::new(0),
         }

@@ -11,8 +11,8 @@
 //! `for i = 1, #arr` work as for tables; methods keep Godot's 0-based indices
 //! (`arr:insert(0, x)`).
 
+use rustc_hash::FxHashMap;
 use std::cell::RefCell;
-use std::collections::HashMap;
 
 use godot::builtin::{StringName, VarDictionary, Variant, VariantOperator, VariantType};
 use godot::obj::EngineEnum;
@@ -36,7 +36,7 @@ enum Kind {
 /// Per type and name knowledge, and one calling function per method name.
 #[derive(Default)]
 pub struct BuiltinCaches {
-    kinds: RefCell<HashMap<(i32, u32), Kind>>,
+    kinds: RefCell<FxHashMap<(i32, u32), Kind>>,
     callers: names::Callers,
 }
 

@@ -6,8 +6,8 @@
 //! stays in a main-thread table while any Callable refers to it; a call runs on a runner
 //! coroutine, so a signal handler may `await`.
 
+use rustc_hash::FxHashMap;
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 
@@ -18,7 +18,7 @@ thread_local! {
     /// Functions behind live Callables, by address, with how many Callables use each. They are
     /// held in the Lua registry: plain handles live on a stack LuaJIT caps at about 8,000
     /// slots, and every node of a large scene may connect a function.
-    static FUNCTIONS: RefCell<HashMap<usize, (RegistryKey, usize)>> = RefCell::new(HashMap::new());
+    static FUNCTIONS: RefCell<FxHashMap<usize, (RegistryKey, usize)>> = RefCell::new(FxHashMap::default());
 }
 
 /// A Callable's handle on a Lua function.
@@ -156,5 +156,5 @@ pub fn from_function(lua: &mlua::Lua, function: &Function) -> mlua::Result<Calla
 /// Forgets every function (at shutdown, before the Lua state closes); Callables still held
 /// by the engine then do nothing when called.
 pub fn clear() {
-    FUNCTIONS.with_borrow_mut(HashMap::clear);
+    FUNCTIONS.with_borrow_mut(FxHashMap::clear);
 }

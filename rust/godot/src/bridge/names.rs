@@ -1,7 +1,7 @@
 //! Interned `StringName`s for the member names Lua uses (see `lua_runtime_core::host::names`).
 
+use rustc_hash::FxHashMap;
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use godot::builtin::StringName;
@@ -51,7 +51,7 @@ pub fn intern_str(text: &str) -> Rc<Name> {
 pub type MethodCall = fn(&Lua, &Value, &StringName, &str, &[Value]) -> mlua::Result<Value>;
 
 /// Lua functions that call one method on whatever receiver they get, by name id.
-pub type Callers = RefCell<HashMap<u32, Function>>;
+pub type Callers = RefCell<FxHashMap<u32, Function>>;
 
 /// The Lua function that calls method `name` through `call`: made once per name and kept
 /// in the bridge's table `callers`, so `obj:method()` allocates nothing.

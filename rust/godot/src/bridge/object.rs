@@ -6,8 +6,8 @@
 //! integer plus the engine call, with no string conversion. A freed object raises a Lua error
 //! on use; it never reaches the engine.
 
+use rustc_hash::FxHashMap;
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use godot::builtin::{GString, Signal, StringName, VarDictionary, VariantType};
@@ -69,14 +69,14 @@ enum Kind {
 struct Members {
     class: String,
     /// Property names with their declared types (NIL: any Variant).
-    properties: HashMap<String, VariantType>,
-    kinds: RefCell<HashMap<u32, Kind>>,
+    properties: FxHashMap<String, VariantType>,
+    kinds: RefCell<FxHashMap<u32, Kind>>,
 }
 
 /// Caches shared by every object proxy.
 #[derive(Default)]
 pub struct ObjectCaches {
-    members: RefCell<HashMap<(String, i64), Rc<Members>>>,
+    members: RefCell<FxHashMap<(String, i64), Rc<Members>>>,
     method_callers: names::Callers,
 }
 
@@ -154,7 +154,7 @@ impl ObjectCaches {
         let members = Rc::new(Members {
             class,
             properties,
-            kinds: RefCell::new(HashMap::new()),
+            kinds: RefCell::new(FxHashMap::default()),
         });
         self.members.borrow_mut().insert(key, members.clone());
         members
