@@ -54,7 +54,7 @@ pub enum WatchChange {
 }
 
 /// What a stored result read, minus what made it uncacheable.
-#[derive(Default)]
+#[derive(Default, PartialEq)]
 struct Deps {
     vars: Vec<Rc<str>>,
     nodes: Vec<NodeId>,
@@ -435,6 +435,20 @@ impl ExpressionCache {
     fn store(&mut self, key: Key, expr: &Rc<Compiled>, value: Value, mut reads: Reads) {
         let checks: Rc<[Check]> = std::mem::take(&mut reads.checks).into();
         let deps = Deps::from(reads);
+        if let Some(entry) = self.entries.get_mut(&key)
+            && entry.deps == deps
+        {
+            // Computed again after an input changed, it read what it read before (the usual
+            // case). Its signals are still connected (a signal leaves its subscribers in
+            // place); the other indexes give up their keys when they invalidate them.
+            let replaced = entry.value.replace(value).is_some();
+            entry.checks = checks;
+            if replaced {
+                self.note_stale(key);
+            }
+            self.subscribe_inputs(key, &deps);
+            return;
+        }
         self.subscribe(key, &deps);
         if let Some(entry) = self.entries.get_mut(&key) {
             // Stored over a fresh result (code run while computing evaluated it too): sets
@@ -468,6 +482,18 @@ impl ExpressionCache {
     }
 
     fn subscribe(&mut self, key: Key, deps: &Deps) {
+        self.subscribe_inputs(key, deps);
+        for (watch, _) in &deps.signals {
+            let keys = self.by_signal.entry(watch.clone()).or_default();
+            if keys.is_empty() {
+                self.changes.push(WatchChange::Connect(watch.clone()));
+            }
+            keys.insert(key);
+        }
+    }
+
+    /// Subscribes `key` to what `deps` names but signals.
+    fn subscribe_inputs(&mut self, key: Key, deps: &Deps) {
         for var in &deps.vars {
             self.by_var.entry(var.clone()).or_default().insert(key);
         }
@@ -479,13 +505,6 @@ impl ExpressionCache {
         }
         for op in &deps.operators {
             self.by_operator.entry(op.clone()).or_default().insert(key);
-        }
-        for (watch, _) in &deps.signals {
-            let keys = self.by_signal.entry(watch.clone()).or_default();
-            if keys.is_empty() {
-                self.changes.push(WatchChange::Connect(watch.clone()));
-            }
-            keys.insert(key);
         }
     }
 

@@ -16,17 +16,18 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use godot::builtin::{Callable, Variant};
-use godot::classes::Node;
+use godot::classes::{Node, Object};
 use godot::obj::Gd;
 use lua_runtime_core::Error;
 use lua_runtime_core::sexp::compile::is_operator_name;
 use lua_runtime_core::sexp::set::Report;
 use lua_runtime_core::sexp::{
-    Compiled, ExpressionCache, ExpressionSet, SexpError, SignalWatch, WatchChange, evaluate,
-    evaluate_uncached,
+    Compiled, ExpressionCache, ExpressionSet, NodeId, SexpError, SignalWatch, WatchChange,
+    evaluate, evaluate_uncached,
 };
 use lua_runtime_core::stats::ExpressionStats;
 use mlua::RegistryKey;
+use rustc_hash::FxHashMap;
 
 use crate::scene_tree;
 use crate::state::RuntimeState;
@@ -34,6 +35,19 @@ use world::{GodotWorld, id_of, to_value, to_variant};
 
 /// Compiled expressions kept by source text.
 const COMPILED: usize = 10_000;
+/// Node properties whose change signal is remembered.
+const CHANGE_SIGNALS: usize = 16_384;
+
+/// Per property of one node: the signal that tells of its changes, if any.
+type PropertySignals = FxHashMap<Box<str>, Option<Rc<str>>>;
+
+/// Per node and script, per property: the signal that tells of its changes, if any.
+#[derive(Default)]
+struct ChangeSignals {
+    /// Keyed by node and script instance id (0: none).
+    by_node: FxHashMap<(NodeId, i64), PropertySignals>,
+    count: usize,
+}
 
 /// How a user operator is implemented.
 pub enum Implementation {
@@ -56,6 +70,9 @@ pub struct Expressions {
     tree: scene_tree::Listener,
     /// The nodes expressions read, by id.
     pub nodes: nodes::Nodes,
+    /// Per node and property read, the signal that tells of its changes (see
+    /// [`Expressions::change_signal`]).
+    change_signals: RefCell<ChangeSignals>,
 }
 
 impl Default for Expressions {
@@ -69,11 +86,37 @@ impl Default for Expressions {
             connections: RefCell::default(),
             tree: scene_tree::Listener::default(),
             nodes: nodes::Nodes::default(),
+            change_signals: RefCell::default(),
         }
     }
 }
 
 impl Expressions {
+    /// The signal that tells of changes to `property` of `node` (`object`), found once per
+    /// node, script and property: a result computed again asks for it each time. The entries
+    /// are dropped all at once past [`CHANGE_SIGNALS`], so freed nodes cannot make them grow
+    /// without bound.
+    pub fn change_signal(&self, object: &Object, node: NodeId, property: &str) -> Option<Rc<str>> {
+        // A node's signals are its class's and its script's, which can be swapped.
+        let script = object.get_script().map_or(0, |s| s.instance_id().to_i64());
+        let node = (node, script);
+        let mut known = self.change_signals.borrow_mut();
+        if let Some(signal) = known.by_node.get(&node).and_then(|p| p.get(property)) {
+            return signal.clone();
+        }
+        if known.count >= CHANGE_SIGNALS {
+            *known = ChangeSignals::default();
+        }
+        let signal = world::change_signal_of(object, property);
+        known.count += 1;
+        known
+            .by_node
+            .entry(node)
+            .or_default()
+            .insert(property.into(), signal.clone());
+        signal
+    }
+
     pub fn stats(&self) -> ExpressionStats {
         self.cache.borrow().stats()
     }

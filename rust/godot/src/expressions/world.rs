@@ -135,6 +135,7 @@ impl World for GodotWorld<'_> {
         property: &str,
         on: Option<&str>,
     ) -> Result<(Value, Watch), String> {
+        let node_id = node;
         let node = self.node(node).ok_or("the node was freed")?;
         let object: &Object = &node;
         let value = read(object, property);
@@ -148,11 +149,8 @@ impl World for GodotWorld<'_> {
             ));
         }
         let mut signals: Vec<Rc<str>> = Vec::new();
-        let changed = intern_str(&format!("{base}_changed"));
-        if object.has_signal(&changed.value) {
-            signals.push((*changed.text).into());
-        } else if object.has_signal(&intern_str("changed").value) {
-            signals.push("changed".into());
+        if let Some(signal) = self.state.expressions.change_signal(object, node_id, base) {
+            signals.push(signal);
         }
         if let Some(on) = on {
             if !object.has_signal(on) {
@@ -255,6 +253,19 @@ impl World for GodotWorld<'_> {
 
     fn connect_watches(&mut self) {
         self.state.expressions.apply_watch_changes();
+    }
+}
+
+/// The signal that tells of changes to `property` of `object`: `<property>_changed`, else
+/// `changed`, else none.
+pub fn change_signal_of(object: &Object, property: &str) -> Option<Rc<str>> {
+    let changed = intern_str(&format!("{property}_changed"));
+    if object.has_signal(&changed.value) {
+        Some((*changed.text).into())
+    } else if object.has_signal(&intern_str("changed").value) {
+        Some("changed".into())
+    } else {
+        None
     }
 }
 
