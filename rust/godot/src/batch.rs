@@ -21,7 +21,6 @@
 //! A callback that `await`s or fails ends its node's part only: the rest of the run goes on
 //! in a new call.
 
-use rustc_hash::FxHashMap;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Instant;
@@ -32,6 +31,7 @@ use lua_runtime_core::ScriptError;
 use lua_runtime_core::host::tasks::Outcome;
 use lua_runtime_core::stats::FrameStats;
 use mlua::{Function, Lua, RegistryKey, Table};
+use rustc_hash::FxHashMap;
 
 use crate::running::Instance;
 use crate::state::RuntimeState;

@@ -5,11 +5,11 @@
 //! alive, so an address cannot be reused for another name while it is cached. Each name also
 //! gets a small dense id, which callers use to key their own per-name tables cheaply.
 
-use rustc_hash::FxHashMap;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use mlua::LuaString;
+use rustc_hash::FxHashMap;
 
 use crate::stats::NameStats;
 

@@ -11,12 +11,12 @@
 //! `for i = 1, #arr` work as for tables; methods keep Godot's 0-based indices
 //! (`arr:insert(0, x)`).
 
-use rustc_hash::FxHashMap;
 use std::cell::RefCell;
 
 use godot::builtin::{StringName, VarDictionary, Variant, VariantOperator, VariantType};
 use godot::obj::EngineEnum;
 use mlua::{AnyUserData, Function, Lua, MetaMethod, MultiValue, Table, UserData, Value, Variadic};
+use rustc_hash::FxHashMap;
 
 use super::convert::{from_lua, to_lua};
 use super::ffi::{self, CallFailure, IndexFailure};

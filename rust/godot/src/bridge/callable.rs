@@ -6,13 +6,13 @@
 //! stays in a main-thread table while any Callable refers to it; a call runs on a runner
 //! coroutine, so a signal handler may `await`.
 
-use rustc_hash::FxHashMap;
 use std::cell::RefCell;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 
 use godot::builtin::{Callable, RustCallable, Variant};
 use mlua::{Function, MultiValue, RegistryKey};
+use rustc_hash::FxHashMap;
 
 thread_local! {
     /// Functions behind live Callables, by address, with how many Callables use each. They are

@@ -1,11 +1,11 @@
 //! Interned `StringName`s for the member names Lua uses (see `lua_runtime_core::host::names`).
 
-use rustc_hash::FxHashMap;
 use std::cell::RefCell;
 use std::rc::Rc;
 
 use godot::builtin::StringName;
 use mlua::{Function, Lua, LuaString, Value, Variadic};
+use rustc_hash::FxHashMap;
 
 pub use lua_runtime_core::host::names::UNCACHED;
 

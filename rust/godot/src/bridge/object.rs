@@ -6,7 +6,6 @@
 //! integer plus the engine call, with no string conversion. A freed object raises a Lua error
 //! on use; it never reaches the engine.
 
-use rustc_hash::FxHashMap;
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -17,6 +16,7 @@ use godot::obj::{EngineEnum, Gd};
 use mlua::{
     AnyUserData, Function, Lua, MetaMethod, UserData, UserDataFields, UserDataMethods, Value,
 };
+use rustc_hash::FxHashMap;
 
 use super::builtin::{argument_error, arguments, call_error, receiver_error, type_name};
 use super::convert::{from_lua, to_lua};

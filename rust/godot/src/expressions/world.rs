@@ -131,12 +131,11 @@ impl World for GodotWorld<'_> {
 
     fn property(
         &mut self,
-        node: NodeId,
+        id: NodeId,
         property: &str,
         on: Option<&str>,
     ) -> Result<(Value, Watch), String> {
-        let node_id = node;
-        let node = self.node(node).ok_or("the node was freed")?;
+        let node = self.node(id).ok_or("the node was freed")?;
         let object: &Object = &node;
         let value = read(object, property);
         let base = property.split(':').next().unwrap_or(property);
@@ -149,7 +148,7 @@ impl World for GodotWorld<'_> {
             ));
         }
         let mut signals: Vec<Rc<str>> = Vec::new();
-        if let Some(signal) = self.state.expressions.change_signal(object, node_id, base) {
+        if let Some(signal) = self.state.expressions.change_signal(object, id, base) {
             signals.push(signal);
         }
         if let Some(on) = on {
