@@ -240,6 +240,30 @@ func test_wrong_values_give_the_general_paths_errors() -> void:
 	check_lua_error("v.position = Vector2(1, 1)", "attempt to use a freed object")
 
 
+## The fast path learns of a free from the engine (the object's destructor), not by asking:
+## a node freed inside a compiled loop, or held by a wrapper made after an earlier one was
+## collected, is never touched again.
+func test_a_freed_node_is_never_touched() -> void:
+	var node := _node2d()
+	check_lua_error("""
+		for i = 1, 300 do
+			if i == 200 then v:free() end
+			v.position = Vector2(i, 0)
+		end""", "attempt to use a freed object")
+	check(not is_instance_valid(node), "Lua freed the node")
+	check_lua_error("return v.rotation", "attempt to use a freed object")
+	# A second wrapper of one node shares what the first learnt of it.
+	var other := _node2d()
+	LuaRuntime.exec("for i = 1, 300 do v.position = Vector2(i, 0) end")
+	LuaRuntime.set_var("v", null)
+	LuaRuntime.collect_garbage()
+	LuaRuntime.set_var("v", other)
+	LuaRuntime.exec("for i = 1, 300 do v.position = v.position + Vector2(1, 0) end")
+	check_eq(other.position, Vector2(600, 0), "the new wrapper moves the node")
+	other.free()
+	check_lua_error("return v.position", "attempt to use a freed object")
+
+
 func test_a_script_on_the_node_sees_every_access() -> void:
 	var script := GDScript.new()
 	script.source_code = """extends Node2D

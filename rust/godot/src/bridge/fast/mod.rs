@@ -25,11 +25,13 @@
 //! other reads call the property's getter through its method bind ([`methods`]), or
 //! `Object::get` by name when the getter takes an index.
 //!
+//! - [`alive`]: whether an object held still lives, told by the engine when it is freed.
 //! - [`methods`]: which engine methods the fast path calls, and the call.
 //! - [`numbers`]: values as a tag and four numbers.
 //! - [`slots`]: the objects behind handles and what is known of their classes.
 //! - [`transforms`]: the direct calls for `Node2D` and `Node3D` transforms.
 
+mod alive;
 mod methods;
 mod numbers;
 mod slots;

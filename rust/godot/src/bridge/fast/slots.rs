@@ -10,6 +10,7 @@ use godot::builtin::{StringName, VariantType};
 use godot::classes::{ClassDb, Object, class_db::ApiType};
 use godot::obj::{Gd, Singleton};
 
+use super::alive::Alive;
 use super::methods::{self, Declared, Method};
 use super::numbers::{self, Numbers};
 use super::transforms::{Spatial, Transform};
@@ -56,6 +57,8 @@ struct Class {
 
 struct Slot {
     object: Option<Gd<Object>>,
+    /// Whether `object` still lives.
+    alive: Alive,
     generation: u32,
     /// Filled at the first fast access.
     class: Option<Rc<std::cell::RefCell<Class>>>,
@@ -82,6 +85,7 @@ impl Slots {
                 }
                 self.slots.push(Slot {
                     object: None,
+                    alive: Alive::Held,
                     generation: 0,
                     class: None,
                     spatial: None,
@@ -91,6 +95,7 @@ impl Slots {
         };
         let slot = &mut self.slots[index];
         slot.generation = (slot.generation + 1) & GENERATION_MASK;
+        slot.alive = Alive::of(&object);
         slot.object = Some(object);
         Some(((u64::from(slot.generation) << SLOT_BITS) | index as u64) as f64)
     }
@@ -99,6 +104,7 @@ impl Slots {
         if let Some(index) = self.index_of(handle) {
             let slot = &mut self.slots[index];
             slot.object = None;
+            slot.alive = Alive::Held;
             slot.class = None;
             slot.spatial = None;
             self.free.push(index);
@@ -174,10 +180,12 @@ impl Slots {
     /// Whether the fast path may touch the object in slot `index` now: it lives and has no
     /// script (a script's `_get` and `_set` see every access, its methods every call).
     fn usable(&self, index: usize) -> bool {
-        self.slots[index]
-            .object
-            .as_ref()
-            .is_some_and(|object| object.is_instance_valid() && object.get_script().is_none())
+        let slot = &self.slots[index];
+        slot.alive.now()
+            && slot
+                .object
+                .as_ref()
+                .is_some_and(|object| object.get_script().is_none())
     }
 
     /// The slot behind `handle` and what the fast path knows of its member `name`: a
