@@ -22,6 +22,8 @@ const ROWS := [
 	[0, "Bytecode cache", "Compiles"],
 	[0, "Bytecode cache", "Rejected files"],
 	[0, "Bytecode cache", "Time saved"],
+	[0, "LuaJIT", "Traces (aborted)"],
+	[0, "LuaJIT", "Blacklisted aborts"],
 	[1, "Lua", "Heap"],
 	[1, "Lua", "GC cycles (last step)"],
 	[1, "Lua", "Scripts / nodes"],
@@ -307,6 +309,12 @@ static func _format(key: String, s: Dictionary) -> String:
 			return str(_at(s, "bytecode/rejected"))
 		"Bytecode cache/Time saved":
 			return _micros(_at(s, "bytecode/time_saved_us"))
+		"LuaJIT/Traces (aborted)":
+			if not _at(s, "lua/jit/enabled", false):
+				return "off"
+			return "%d (%d)" % [_at(s, "lua/jit/traces"), _at(s, "lua/jit/aborts")]
+		"LuaJIT/Blacklisted aborts":
+			return str(_at(s, "lua/jit/aborts_blacklisted"))
 		"Lua/Heap":
 			return _bytes(_at(s, "lua/memory_bytes"))
 		"Lua/GC cycles (last step)":

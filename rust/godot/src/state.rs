@@ -488,6 +488,7 @@ impl RuntimeState {
                 extension_bytes: crate::alloc::in_use(),
                 gc_cycles: self.host.gc_cycles(),
                 memory_by_script: self.host.memory_by_script(),
+                jit: self.host.jit_stats(),
             },
             scripts: ScriptStats {
                 loaded: self.host.scripts_loaded(),

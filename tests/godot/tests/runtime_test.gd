@@ -85,6 +85,33 @@ func test_stats_list_recent_errors_gc_cycles_and_heap_per_script() -> void:
 	check(by_script.get("res://scripts/counter.lua", 0) > 0, "heap per script: %s" % by_script)
 
 
+## LuaJIT's trace compiler in the stats: compiled loops count, and code it gave up on for
+## good (blacklisted) is counted and named, so a loop that stopped being compiled shows.
+func test_stats_show_what_the_jit_compiled() -> void:
+	var jit: Dictionary = LuaRuntime.get_stats()["lua"]["jit"]
+	for key in ["enabled", "traces", "aborts", "aborts_blacklisted", "last_abort"]:
+		check(jit.has(key), "lua.jit has %s" % key)
+	if LuaRuntime.get_stats()["lua"]["flavour"] != "LuaJIT":
+		check(not jit["enabled"], "no compiler under Lua 5.4")
+		return
+	check(jit["enabled"], "the compiler is on")
+	LuaRuntime.exec("local s = 0 for i = 1, 10000 do s = s + i end")
+	check(LuaRuntime.get_stats()["lua"]["jit"]["traces"] > jit["traces"], "a loop compiled")
+	# A helper ending in a tail call to a builtin cannot start a trace: called often from
+	# code that never compiles, it is blacklisted, and the loop calling it stays interpreted.
+	LuaRuntime.exec("""local sqrt = math.sqrt
+local function helper(x) return sqrt(x) end
+for i = 1, 200000 do local f = function() end; helper(i) end
+local s = 0
+for i = 1, 10000 do s = s + helper(i) end""")
+	var after: Dictionary = LuaRuntime.get_stats()["lua"]["jit"]
+	check(after["aborts"] > jit["aborts"], "aborts count")
+	check(after["aborts_blacklisted"] > jit["aborts_blacklisted"], "so do blacklisted ones")
+	check(String(after["last_abort"]).begins_with("(inline):")
+			and String(after["last_abort"]).ends_with("blacklisted"),
+			"the last names its place and reason: %s" % after["last_abort"])
+
+
 func test_performance_monitors_show_lua_figures() -> void:
 	for id in ["LuaRuntime/Lua memory (MB)", "LuaRuntime/Bytecode hit rate (%)",
 			"LuaRuntime/Reloads", "LuaRuntime/Script errors", "LuaRuntime/Running scripts"]:

@@ -13,6 +13,7 @@ pub mod names;
 pub mod require;
 mod sandbox;
 pub mod tasks;
+pub mod traces;
 pub mod unused;
 
 pub use sandbox::FFI_REGISTRY_KEY;
@@ -50,6 +51,8 @@ pub struct LuaHost {
     jit: Option<Table>,
     /// Whether LuaJIT compiles, as last set (false under Lua 5.4).
     jit_enabled: Cell<bool>,
+    /// LuaJIT's trace events, counted (`None` under Lua 5.4).
+    traces: Option<traces::TraceWatch>,
     /// The heap cap as last set.
     memory_limit: Cell<Option<usize>>,
     modules: RefCell<HashMap<String, Table>>,
@@ -74,6 +77,10 @@ impl LuaHost {
         })?;
         gc.attach(&lua);
         let heap = HeapAccount::install(&lua)?;
+        let traces = match &jit {
+            Some(jit) => Some(traces::TraceWatch::attach(&lua, jit)?),
+            None => None,
+        };
         Ok(LuaHost {
             lua,
             heap,
@@ -81,6 +88,7 @@ impl LuaHost {
             gc,
             bind,
             jit_enabled: Cell::new(jit.is_some()),
+            traces,
             jit,
             memory_limit: Cell::new(None),
             modules: RefCell::new(HashMap::new()),
@@ -104,6 +112,17 @@ impl LuaHost {
     /// that describe it). `None` under Lua 5.4.
     pub fn jit(&self) -> Option<&Table> {
         self.jit.as_ref()
+    }
+
+    /// What LuaJIT's trace compiler did since start-up (all zero under Lua 5.4).
+    pub fn jit_stats(&self) -> crate::stats::JitStats {
+        let mut stats = self
+            .traces
+            .as_ref()
+            .map(traces::TraceWatch::stats)
+            .unwrap_or_default();
+        stats.enabled = self.jit_enabled.get();
+        stats
     }
 
     /// Turns LuaJIT's compiler on or off for the whole state (Lua 5.4 has none: no effect).

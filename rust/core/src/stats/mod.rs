@@ -259,6 +259,26 @@ pub struct LuaStats {
     pub gc_cycles: u64,
     /// Heap each loaded script's latest load added (module, functions, top-level data).
     pub memory_by_script: BTreeMap<String, u64>,
+    /// LuaJIT's trace compiler.
+    pub jit: JitStats,
+}
+
+/// What LuaJIT's trace compiler did since start-up (see `host::traces`). All zero and
+/// `enabled` false under Lua 5.4.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct JitStats {
+    /// Whether LuaJIT compiles now (`LuaRuntime.set_jit_enabled`, the project setting).
+    pub enabled: bool,
+    /// Traces compiled.
+    pub traces: u64,
+    /// Trace recordings given up.
+    pub aborts: u64,
+    /// Of those, the ones that reached code LuaJIT had blacklisted after repeated failures:
+    /// a loop through such code stays in the interpreter. A count that keeps growing
+    /// points at `last_abort`.
+    pub aborts_blacklisted: u64,
+    /// `"source:line: reason"` of the latest abort (empty before the first).
+    pub last_abort: String,
 }
 
 /// Scripts and the nodes running them.
