@@ -6,6 +6,8 @@
 #   benches/engine.sh reload     hot reload latency with 200 scripts, and idle CPU
 #   benches/engine.sh queries    cached query.group against get_nodes_in_group, 100 scripts
 #   benches/engine.sh per-frame  moving nodes and empty _process, Lua against GDScript; memory
+#   benches/engine.sh compute    n-body, spectral-norm, mandelbrot, binary-trees, strings: Lua
+#                                against GDScript, and against a standalone LuaJIT
 #   benches/engine.sh expressions  1,000 SEXP triggers against Godot's Expression, 5% of inputs changing
 #   benches/engine.sh soak       100,000 frames with a reload every 100: the Lua heap curve
 #   benches/engine.sh gc         bytes the collector gets per frame: the demo, object-heavy scripts
@@ -59,6 +61,18 @@ if [[ $which == all || $which == per-frame ]]; then
 	run per-frame-memory -s res://per_frame.gd -- --memory-only
 	run per-frame -s res://per_frame.gd -- "${@:2}"
 	run per-frame-unbatched -s res://per_frame.gd -- --unbatched --kinds=empty,mover --sizes=10000 "${@:2}"
+fi
+
+if [[ $which == all || $which == compute ]]; then
+	echo "== compute kernels: Lua in Godot against GDScript, and against a standalone LuaJIT"
+	# The same Lua file with a plain state of the same LuaJIT, outside Godot.
+	cargo build --release --quiet -p lua_runtime_core --example standalone_lua
+	"$repo_root/target/release/examples/standalone_lua" "$project/compute/kernels.lua" 7 \
+		>"$logs/compute-standalone.log"
+	sed "s/^/[compute-standalone] /" "$logs/compute-standalone.log"
+	standalone=$(sed -n 's/^BENCH-STANDALONE kernel=\([a-z_]*\) us=\([0-9]*\).*/\1:\2/p' \
+		"$logs/compute-standalone.log" | paste -sd, -)
+	run compute -s res://compute.gd -- "--standalone=$standalone"
 fi
 
 if [[ $which == all || $which == expressions ]]; then
