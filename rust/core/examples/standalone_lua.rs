@@ -4,29 +4,56 @@
 //!
 //! ```sh
 //! cargo run --release -p lua_runtime_core --example standalone_lua -- \
-//!     benches/godot/compute/kernels.lua [ROUNDS]
+//!     [--host] benches/godot/compute/kernels.lua [ROUNDS]
 //! ```
 //!
-//! The file returns the kernels table (see its header). Prints one `BENCH-STANDALONE` line per
+//! With `--host` the file runs in the runtime's own Lua host instead (its sandbox and time
+//! budget ticks, still outside Godot), which separates what the runtime's Lua costs from what
+//! Godot does.
+//!
+//! The file returns the kernels table (see its header). Prints one `BENCH-STANDALONE` line
+//! (`BENCH-HOST` with `--host`) per
 //! kernel: the best of ROUNDS runs (default 3, wall clock around the call, each from a
 //! collected heap, as the engine benchmark times them) and the kernel's checksum.
 
 use std::time::Instant;
 
+use lua_runtime_core::host::LuaHost;
 use mlua::{Function, Lua, Table, Value};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut args = std::env::args().skip(1);
-    let path = args
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let in_host = args.iter().any(|a| a == "--host");
+    let mut positional = args.iter().filter(|a| !a.starts_with("--"));
+    let path = positional
         .next()
-        .ok_or("usage: standalone_lua KERNELS.lua [ROUNDS]")?;
-    let rounds: u32 = match args.next() {
+        .ok_or("usage: standalone_lua [--host] KERNELS.lua [ROUNDS]")?;
+    let rounds: u32 = match positional.next() {
         Some(rounds) => rounds.parse()?,
         None => 3,
     };
-    let lua = Lua::new();
-    let source = std::fs::read_to_string(&path)?;
-    let kernels: Table = lua.load(&source).set_name(format!("@{path}")).eval()?;
+    let source = std::fs::read_to_string(path)?;
+    // `--host`: in the runtime's own Lua host (sandbox, time budget ticks), still outside Godot.
+    let host = if in_host { Some(LuaHost::new()?) } else { None };
+    let plain = Lua::new();
+    let (lua, kernels): (&Lua, Table) = match &host {
+        Some(host) => {
+            let kernels = host.eval(&source)?.into_iter().next();
+            match kernels {
+                Some(Value::Table(kernels)) => (host.lua(), kernels),
+                _ => return Err("the kernels file did not return a table".into()),
+            }
+        }
+        None => (
+            &plain,
+            plain.load(&source).set_name(format!("@{path}")).eval()?,
+        ),
+    };
+    let label = if in_host {
+        "BENCH-HOST"
+    } else {
+        "BENCH-STANDALONE"
+    };
     let time: Function = kernels.get("time")?;
     for name in kernels.get::<Table>("order")?.sequence_values::<String>() {
         let name = name?;
@@ -44,7 +71,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 other => format!("{other:?}"),
             };
         }
-        println!("BENCH-STANDALONE kernel={name} us={best:.0} result={result}");
+        println!("{label} kernel={name} us={best:.0} result={result}");
     }
     Ok(())
 }
