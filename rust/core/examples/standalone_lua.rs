@@ -12,9 +12,9 @@
 //! Godot does.
 //!
 //! The file returns the kernels table (see its header). Prints one `BENCH-STANDALONE` line
-//! (`BENCH-HOST` with `--host`) per
-//! kernel: the best of ROUNDS runs (default 3, wall clock around the call, each from a
-//! collected heap, as the engine benchmark times them) and the kernel's checksum.
+//! (`BENCH-HOST` with `--host`) per kernel: the best of ROUNDS runs (default 3, wall clock
+//! around the call, each from a collected heap, as the engine benchmark times them) and the
+//! kernel's checksum.
 
 use std::time::Instant;
 
