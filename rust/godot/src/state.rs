@@ -203,6 +203,8 @@ pub fn shutdown() {
         state.assets.clear();
     }
     drop(state);
+    // Some objects Lua touched (engine singletons) are freed after the library is unloaded.
+    bridge::fast::shut_down();
 }
 
 impl RuntimeState {

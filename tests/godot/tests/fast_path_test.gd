@@ -264,6 +264,18 @@ func test_a_freed_node_is_never_touched() -> void:
 	check_lua_error("return v.position", "attempt to use a freed object")
 
 
+## Engine singletons go through the fast path too. They are freed after the library is
+## unloaded, so the runtime takes its free-watch off them at shutdown: without that, the test
+## run itself crashes at exit.
+func test_engine_singletons_are_read_like_other_objects() -> void:
+	check_eq(LuaRuntime.eval("Engine.physics_ticks_per_second"), Engine.physics_ticks_per_second,
+		"a singleton's property")
+	check_eq(LuaRuntime.eval("Engine:get_physics_frames() >= 0"), true, "a singleton's method")
+	check_eq(LuaRuntime.eval("Input:is_action_pressed('ui_accept')"), false, "Input's")
+	check_eq(LuaRuntime.eval("Time:get_ticks_msec() > 0"), true, "Time's")
+	check_eq(LuaRuntime.eval("OS:get_processor_count()"), OS.get_processor_count(), "OS's")
+
+
 func test_a_script_on_the_node_sees_every_access() -> void:
 	var script := GDScript.new()
 	script.source_code = """extends Node2D

@@ -10,14 +10,20 @@
 //!
 //! Reference-counted objects need no binding: a slot holds a reference, so they live at
 //! least as long as the slot.
+//!
+//! Some objects outlive the library: engine singletons (`Time`, `Input`, ...) are freed after
+//! extensions are unloaded, when a free callback of ours would be gone. So the bindings are
+//! listed as they are made, and [`release_all`] takes every one still attached off its object
+//! when the runtime shuts down.
 
 use std::ffi::c_void;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 
 use godot::classes::{Object, RefCounted};
 use godot::obj::Gd;
 use godot::sys;
+use rustc_hash::FxHashSet;
 
 /// The address our bindings are filed under: any address that is this library's own.
 /// (godot-rust files its own bindings under the library's pointer.)
@@ -25,6 +31,35 @@ static TOKEN: u8 = 0;
 
 fn token() -> *mut c_void {
     std::ptr::addr_of!(TOKEN).cast_mut().cast()
+}
+
+/// The objects (by address) that carry a binding of ours now. Locked inside Godot's own lock
+/// of an object's bindings (in `create` and `free`), never the other way round.
+static WATCHED: LazyLock<Mutex<FxHashSet<usize>>> = LazyLock::new(Mutex::default);
+
+/// Set by [`release_all`]: no binding is made after it.
+static RELEASED: AtomicBool = AtomicBool::new(false);
+
+fn watched() -> std::sync::MutexGuard<'static, FxHashSet<usize>> {
+    WATCHED.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Takes every binding of ours off the objects that still carry one (at shutdown: some of
+/// them are freed after the library is unloaded). Each object's flag reads dead after it.
+pub fn release_all() {
+    RELEASED.store(true, Ordering::Release);
+    let objects = std::mem::take(&mut *watched());
+    for object in objects {
+        // SAFETY: an address is listed from `create` until `free`, which runs in the
+        // object's destructor: a listed object is alive. Godot calls `free` for the binding
+        // it removes, which releases the binding's share of the flag.
+        unsafe {
+            sys::interface_fn!(object_free_instance_binding)(
+                object as sys::GDExtensionObjectPtr,
+                token(),
+            );
+        }
+    }
 }
 
 /// Whether one object lives.
@@ -40,6 +75,10 @@ impl Alive {
     pub fn of(object: &Gd<Object>) -> Alive {
         if object.clone().try_cast::<RefCounted>().is_ok() {
             return Alive::Held;
+        }
+        if RELEASED.load(Ordering::Acquire) {
+            // Shutting down: no new binding; say dead, and the general path answers.
+            return Alive::Watched(Arc::new(AtomicBool::new(false)));
         }
         let callbacks = sys::GDExtensionInstanceBindingCallbacks {
             create_callback: Some(create),
@@ -74,13 +113,15 @@ impl Alive {
     }
 }
 
-extern "C" fn create(_token: *mut c_void, _instance: *mut c_void) -> *mut c_void {
+extern "C" fn create(_token: *mut c_void, instance: *mut c_void) -> *mut c_void {
+    watched().insert(instance as usize);
     Arc::into_raw(Arc::new(AtomicBool::new(true)))
         .cast_mut()
         .cast()
 }
 
-extern "C" fn free(_token: *mut c_void, _instance: *mut c_void, binding: *mut c_void) {
+extern "C" fn free(_token: *mut c_void, instance: *mut c_void, binding: *mut c_void) {
+    watched().remove(&(instance as usize));
     if binding.is_null() {
         return;
     }

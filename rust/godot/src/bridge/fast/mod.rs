@@ -161,6 +161,12 @@ fn slow_metamethods(lua: &Lua) -> mlua::Result<(Function, Function)> {
     Ok((index, newindex))
 }
 
+/// At shutdown, once Lua is closed: takes the fast path's bindings off the objects that
+/// still carry them (see [`alive`]).
+pub fn shut_down() {
+    alive::release_all();
+}
+
 /// A wrapper is gone: its slot may serve another.
 pub fn release(handle: f64) {
     if handle == 0.0 {
