@@ -35,7 +35,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let source = std::fs::read_to_string(path)?;
     // `--host`: in the runtime's own Lua host (sandbox, time budget ticks), still outside Godot.
     let host = if in_host { Some(LuaHost::new()?) } else { None };
-    let plain = Lua::new();
+    let plain: Lua;
     let (lua, kernels): (&Lua, Table) = match &host {
         Some(host) => {
             let kernels = host.eval(&source)?.into_iter().next();
@@ -44,10 +44,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 _ => return Err("the kernels file did not return a table".into()),
             }
         }
-        None => (
-            &plain,
-            plain.load(&source).set_name(format!("@{path}")).eval()?,
-        ),
+        None => {
+            plain = Lua::new();
+            let kernels = plain.load(&source).set_name(format!("@{path}")).eval()?;
+            (&plain, kernels)
+        }
     };
     let label = if in_host {
         "BENCH-HOST"

@@ -55,8 +55,8 @@ const REASONS: [&str; 35] = [
 /// The code of "blacklisted" in [`REASONS`].
 const BLACKLISTED: i64 = 5;
 
-/// The trace event handler. It stores plain numbers and the latest abort's place, so it
-/// allocates only when an abort happens somewhere new.
+/// The trace event handler. It counts in place; only an abort allocates (the place and reason
+/// of the latest one).
 const HANDLER: &str = r#"
 local counts, funcinfo, blacklisted = ...
 local type, tostring = type, tostring

@@ -267,7 +267,7 @@ pub struct LuaStats {
 /// `enabled` false under Lua 5.4.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct JitStats {
-    /// Whether LuaJIT compiles now (`LuaRuntime.set_jit_enabled`, the project setting).
+    /// Whether LuaJIT compiles now (the project setting `lua_runtime/performance/jit`).
     pub enabled: bool,
     /// Traces compiled.
     pub traces: u64,

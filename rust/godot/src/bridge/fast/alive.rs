@@ -77,8 +77,8 @@ impl Alive {
             return Alive::Held;
         }
         if RELEASED.load(Ordering::Acquire) {
-            // Shutting down: no new binding; say dead, and the general path answers.
-            return Alive::Watched(Arc::new(AtomicBool::new(false)));
+            // Shutting down: no new binding.
+            return Alive::dead();
         }
         let callbacks = sys::GDExtensionInstanceBindingCallbacks {
             create_callback: Some(create),
@@ -92,8 +92,8 @@ impl Alive {
         };
         let flag = binding.cast_const().cast::<AtomicBool>();
         if flag.is_null() {
-            // Only if Godot refused the binding: say dead, and the general path answers.
-            return Alive::Watched(Arc::new(AtomicBool::new(false)));
+            // Only if Godot refused the binding.
+            return Alive::dead();
         }
         // SAFETY: `flag` came from `Arc::into_raw` in `create`, and the binding's own share
         // is released only by `free`, which runs in the object's destructor, not while the
@@ -102,6 +102,12 @@ impl Alive {
             Arc::increment_strong_count(flag);
             Alive::Watched(Arc::from_raw(flag))
         }
+    }
+
+    /// Unknown, so taken for dead: the fast path declines and the general path, which
+    /// checks the object itself, answers.
+    fn dead() -> Alive {
+        Alive::Watched(Arc::new(AtomicBool::new(false)))
     }
 
     /// Whether the object lives now.
