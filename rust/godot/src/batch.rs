@@ -30,9 +30,10 @@ use godot::obj::{Gd, InstanceId, Singleton};
 use lua_runtime_core::ScriptError;
 use lua_runtime_core::host::tasks::Outcome;
 use lua_runtime_core::stats::FrameStats;
-use mlua::{Function, Lua, RegistryKey, Table};
+use mlua::{Function, Lua, LuaString, RegistryKey, Table};
 use rustc_hash::FxHashMap;
 
+use crate::callbacks::Callback;
 use crate::running::Instance;
 use crate::state::RuntimeState;
 
@@ -46,10 +47,10 @@ pub enum Kind {
 impl Kind {
     const ALL: [Kind; 2] = [Kind::Process, Kind::Physics];
 
-    pub fn callback(self) -> &'static str {
+    pub fn callback(self) -> Callback {
         match self {
-            Kind::Process => "_process",
-            Kind::Physics => "_physics_process",
+            Kind::Process => Callback::Process,
+            Kind::Physics => Callback::PhysicsProcess,
         }
     }
 
@@ -69,8 +70,9 @@ impl Kind {
 /// Runs a slice of a plan: `run(plan, name, from, to, delta)` calls `mods[i][name](selves[i],
 /// delta)` for each `i` in `from..=to` not marked in `skip`. It keeps `plan.at` at the node
 /// running, and stops after a callback when `plan.gen` moved on: the runtime bumps it when a
-/// callback waits or fails and goes on with the rest itself, so a callback resumed later
-/// returns without running its neighbours again.
+/// callback waits and goes on with the rest itself, so a callback resumed later returns
+/// without running its neighbours again. (A callback that fails ends its loop: the coroutine
+/// running it is dead.)
 const RUN: &str = r"
 return function(plan, name, from, to, delta)
   local selves, mods, skip, gen = plan.selves, plan.mods, plan.skip, plan.gen
@@ -85,6 +87,38 @@ return function(plan, name, from, to, delta)
   plan.at = 0
 end
 ";
+
+/// How Rust reads a running plan table's fields, by keys made once: a key made from Rust text
+/// for each read costs a protected call under a heap cap, and under LuaJIT each protected call
+/// leaves garbage (signal handlers ask which node is running on every emit).
+#[derive(Clone)]
+pub struct PlanFields {
+    at: LuaString,
+    generation: LuaString,
+}
+
+impl PlanFields {
+    fn new(lua: &Lua) -> mlua::Result<Self> {
+        Ok(PlanFields {
+            at: lua.create_string("at")?,
+            generation: lua.create_string("gen")?,
+        })
+    }
+
+    /// `plan.at`: the entry (from 1) of the node whose callback runs, 0 between them.
+    pub fn at(&self, plan: &Table) -> Option<usize> {
+        plan.raw_get(&self.at).ok()
+    }
+
+    /// `plan.gen`: how many times a callback of the plan has waited.
+    pub fn generation(&self, plan: &Table) -> u64 {
+        plan.raw_get(&self.generation).unwrap_or(0)
+    }
+
+    fn bump_generation(&self, plan: &Table) {
+        let _ = plan.raw_set(&self.generation, self.generation(plan) + 1);
+    }
+}
 
 /// The nodes a step's batches run, in order.
 pub type Plan = Rc<Vec<Rc<Instance>>>;
@@ -164,6 +198,10 @@ pub struct Batches {
     run: RegistryKey,
     /// A plan table per kind: `selves`, `mods`, `skip`, `at`, `gen`.
     tables: [RegistryKey; 2],
+    /// Each plan table's `skip`, held so a step need not look it up by name.
+    skips: [RegistryKey; 2],
+    /// How Rust reads a plan table's `at` and `gen`.
+    pub fields: PlanFields,
     steps: [Steps; 2],
     enabled: Cell<bool>,
     timing: RefCell<Timing>,
@@ -175,18 +213,25 @@ impl Batches {
     /// Only if Lua cannot allocate.
     pub fn new(lua: &Lua) -> mlua::Result<Self> {
         let run: Function = lua.load(RUN).set_name("=batch").call(())?;
-        let table = || -> mlua::Result<RegistryKey> {
+        let table = || -> mlua::Result<(RegistryKey, RegistryKey)> {
             let plan = lua.create_table()?;
+            let skip = lua.create_table()?;
             plan.raw_set("selves", lua.create_table()?)?;
             plan.raw_set("mods", lua.create_table()?)?;
-            plan.raw_set("skip", lua.create_table()?)?;
+            plan.raw_set("skip", &skip)?;
             plan.raw_set("at", 0)?;
             plan.raw_set("gen", 0)?;
-            lua.create_registry_value(plan)
+            Ok((
+                lua.create_registry_value(plan)?,
+                lua.create_registry_value(skip)?,
+            ))
         };
+        let [(process, process_skip), (physics, physics_skip)] = [table()?, table()?];
         Ok(Batches {
             run: lua.create_registry_value(run)?,
-            tables: [table()?, table()?],
+            tables: [process, physics],
+            skips: [process_skip, physics_skip],
+            fields: PlanFields::new(lua)?,
             steps: Default::default(),
             enabled: Cell::new(true),
             timing: RefCell::new(Timing::default()),
@@ -373,7 +418,7 @@ impl Batches {
         ) else {
             return;
         };
-        let Ok(skip) = table.raw_get::<Table>("skip") else {
+        let Ok(skip) = lua.registry_value::<Table>(&self.skips[kind.index()]) else {
             return;
         };
         // Nodes Godot would skip now; every other one counts as run, so that when Godot
@@ -394,22 +439,34 @@ impl Batches {
         let mut from = start + 1;
         while from <= end {
             let outcome = state.within_batch(&table, &plan, || {
-                state
-                    .tasks
-                    .call(lua, &run, (&table, kind.callback(), from, end, delta))
+                state.tasks.call(
+                    lua,
+                    &run,
+                    (
+                        &table,
+                        state.callbacks.get(kind.callback()),
+                        from,
+                        end,
+                        delta,
+                    ),
+                )
             });
+            let at = || self.fields.at(&table).unwrap_or(end);
             let at = match outcome {
                 Ok(Outcome::Returned(_)) => break,
-                Ok(Outcome::Waiting) => table.raw_get::<usize>("at").unwrap_or(end),
+                Ok(Outcome::Waiting) => {
+                    // The waiting callback's loop stops where it is when it is resumed.
+                    self.fields.bump_generation(&table);
+                    at()
+                }
+                // The failed callback's loop ended with its coroutine.
                 Err(e) => {
-                    let at = table.raw_get::<usize>("at").unwrap_or(end);
+                    let at = at();
                     let path = plan.get(at.wrapping_sub(1)).map_or("batch", |i| &i.path);
                     state.report(&ScriptError::from_lua(&e, path).into());
                     at
                 }
             };
-            let generation = table.raw_get::<u64>("gen").unwrap_or(0);
-            let _ = table.raw_set("gen", generation + 1);
             if at == 0 {
                 break;
             }

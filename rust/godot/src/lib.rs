@@ -13,6 +13,7 @@ mod alloc;
 mod assets;
 mod batch;
 mod bridge;
+mod callbacks;
 mod cleanup;
 mod debugger;
 mod errors;

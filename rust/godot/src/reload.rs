@@ -18,6 +18,7 @@ use lua_runtime_core::stats::ReloadStats;
 use lua_runtime_core::{Error, ScriptError};
 use mlua::Table;
 
+use crate::callbacks::Callback;
 use crate::script_node::{LuaScriptNode, follow_callbacks};
 use crate::state::RuntimeState;
 use crate::{runtime, settings};
@@ -176,7 +177,7 @@ fn renew_instances(state: &RuntimeState, path: &str, module: &Table) {
         if let Ok(mut node) = Gd::<Node>::try_from_instance_id(instance.node) {
             follow_callbacks(&mut node, Some(module));
         }
-        if let Some(on_reload) = instance.callback(lua, "_on_reload")
+        if let Some(on_reload) = instance.callback(lua, state.callbacks.get(Callback::OnReload))
             && let Ok(this) = instance.state(lua)
         {
             state.run(&on_reload, (this, old), path, Some(instance.node));

@@ -8,7 +8,7 @@ use std::rc::{Rc, Weak};
 use godot::classes::Node;
 use godot::obj::Gd;
 use godot::obj::InstanceId;
-use mlua::{Function, Lua, RegistryKey, Table};
+use mlua::{Function, IntoLua, Lua, RegistryKey, Table};
 
 use crate::batch::Kind;
 
@@ -91,7 +91,7 @@ impl Instance {
     }
 
     /// The function `name` of the module the node runs now, if it defines one.
-    pub fn callback(&self, lua: &Lua, name: &str) -> Option<Function> {
+    pub fn callback(&self, lua: &Lua, name: impl IntoLua) -> Option<Function> {
         let module = self.module(lua).ok()?;
         crate::script_node::callback(&module, name)
     }

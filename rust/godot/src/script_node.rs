@@ -4,10 +4,11 @@ use std::rc::Rc;
 
 use godot::classes::{Engine, FileAccess, INode, InputEvent, Node, Object};
 use godot::prelude::*;
-use mlua::{Function, IntoLuaMulti, Table};
+use mlua::{Function, IntoLua, IntoLuaMulti, Table};
 
 use crate::batch::{Kind, Step};
 use crate::bridge::convert;
+use crate::callbacks::Callback;
 use crate::running::Instance;
 use crate::state;
 
@@ -70,7 +71,7 @@ impl INode for LuaScriptNode {
             instance.module(state.host.lua()).ok()
         });
         follow_callbacks(&mut node, module.as_ref());
-        self.call_back("_ready", ());
+        self.call_back(Callback::Ready, ());
     }
 
     fn get_configuration_warnings(&self) -> PackedStringArray {
@@ -109,11 +110,11 @@ impl INode for LuaScriptNode {
         else {
             return;
         };
-        self.call_back("_input", event);
+        self.call_back(Callback::Input, event);
     }
 
     fn exit_tree(&mut self) {
-        self.call_back("_exit_tree", ());
+        self.call_back(Callback::ExitTree, ());
         if let (Some(instance), Some(state)) = (&self.instance, state::existing()) {
             instance.set_active(false);
             instance.forget_target(state.host.lua());
@@ -207,7 +208,7 @@ impl LuaScriptNode {
             return Variant::nil();
         };
         let lua = state.host.lua();
-        let Some(function) = instance.callback(lua, &name.to_string()) else {
+        let Some(function) = instance.callback(lua, name.to_string()) else {
             godot_error!("{}: the script has no function '{name}'", instance.path);
             return Variant::nil();
         };
@@ -271,17 +272,17 @@ impl LuaScriptNode {
 }
 
 /// The function `name` of a module, if it defines one.
-pub fn callback(module: &Table, name: &str) -> Option<Function> {
+pub fn callback(module: &Table, name: impl IntoLua) -> Option<Function> {
     module.raw_get::<Option<Function>>(name).ok().flatten()
 }
 
 /// Turns the node's processing on for exactly the callbacks `module` defines (none without a
 /// module), so a node pays nothing for callbacks its script lacks.
 pub fn follow_callbacks(node: &mut Gd<Node>, module: Option<&Table>) {
-    let has = |name| module.is_some_and(|m| callback(m, name).is_some());
-    node.set_process(has("_process"));
-    node.set_physics_process(has("_physics_process"));
-    node.set_process_input(has("_input"));
+    let has = |name: Callback| module.is_some_and(|m| callback(m, name.name()).is_some());
+    node.set_process(has(Callback::Process));
+    node.set_physics_process(has(Callback::PhysicsProcess));
+    node.set_process_input(has(Callback::Input));
 }
 
 impl LuaScriptNode {
@@ -380,9 +381,9 @@ impl LuaScriptNode {
             .timed_alone(&instance.path, started.elapsed(), grown);
     }
 
-    /// Calls `name(self, args...)` if the script defines it; an error is reported and the
+    /// Calls `callback(self, args...)` if the script defines it; an error is reported and the
     /// game goes on.
-    fn call_back(&mut self, name: &str, args: impl IntoLuaMulti) {
+    fn call_back(&mut self, callback: Callback, args: impl IntoLuaMulti) {
         if !self.enabled {
             return;
         }
@@ -391,7 +392,7 @@ impl LuaScriptNode {
         };
         let Some(state) = state::get() else { return };
         let lua = state.host.lua();
-        let Some(function) = instance.callback(lua, name) else {
+        let Some(function) = instance.callback(lua, state.callbacks.get(callback)) else {
             return;
         };
         let Ok(this) = instance.state(lua) else {

@@ -18,7 +18,8 @@ use lua_runtime_core::{BytecodeCache, Error, LUA_FLAVOUR, LuaHost, ScriptError, 
 use mlua::{Function, IntoLuaMulti, MultiValue, Table};
 
 use crate::assets::Assets;
-use crate::batch::{Batches, Plan};
+use crate::batch::{Batches, Plan, PlanFields};
+use crate::callbacks::CallbackNames;
 use crate::cleanup::Cleanup;
 use crate::events::Events;
 use crate::expressions::Expressions;
@@ -51,6 +52,8 @@ pub struct RuntimeState {
     pub assets: Assets,
     /// Batched `_process` and `_physics_process`.
     pub batches: Batches,
+    /// The callbacks' names as Lua strings.
+    pub callbacks: CallbackNames,
     /// Unloads scripts nothing uses.
     pub cleanup: Cleanup,
     /// The source each loaded script was compiled from, to tell which files changed since.
@@ -69,7 +72,7 @@ enum Context {
     /// One node's callback or coroutine (or none: code not run for a node).
     Node(Option<InstanceId>),
     /// A batch: the node at its plan table's `at`, among the plan's nodes.
-    Batch(Table, Plan),
+    Batch(Table, Plan, PlanFields),
 }
 
 /// How a call into script code ended.
@@ -94,8 +97,8 @@ impl Step {
 pub fn current_owner() -> Option<InstanceId> {
     CONTEXT.with_borrow(|context| match context {
         Context::Node(owner) => *owner,
-        Context::Batch(plan, nodes) => {
-            let at = plan.raw_get::<usize>("at").ok()?;
+        Context::Batch(plan, nodes, fields) => {
+            let at = fields.at(plan)?;
             nodes.get(at.checked_sub(1)?).map(|i| i.node)
         }
     })
@@ -213,6 +216,7 @@ impl RuntimeState {
         host.budget().set_limit(settings::callback_budget());
         host.set_gc_budget(settings::gc_frame_budget());
         let batches = Batches::new(host.lua())?;
+        let callbacks = CallbackNames::new(host.lua())?;
         let bridge = bridge::Bridge::install(host.lua())?;
         let tasks = Tasks::install(host.lua(), bridge::waiting::waiter(host.lua())?)?;
         let cache = settings::cache_config().and_then(|config| {
@@ -234,6 +238,7 @@ impl RuntimeState {
             events: Events::default(),
             assets: Assets::default(),
             batches,
+            callbacks,
             cleanup: Cleanup::default(),
             sources: RefCell::new(HashMap::new()),
         })
@@ -468,13 +473,13 @@ impl RuntimeState {
     /// inside it belong to the node at `plan.at`.
     /// Each node of the batch runs on its own time budget.
     pub fn within_batch<R>(&self, plan: &Table, nodes: &Plan, f: impl FnOnce() -> R) -> R {
-        let at = plan.clone();
+        let (at, fields) = (plan.clone(), self.batches.fields.clone());
         let _entered = self.host.budget().enter_keyed(move || {
-            let node = at.raw_get::<u64>("at").unwrap_or(0);
-            let generation = at.raw_get::<u64>("gen").unwrap_or(0);
-            node | generation << 32
+            let node = fields.at(&at).unwrap_or(0) as u64;
+            node | fields.generation(&at) << 32
         });
-        within(Context::Batch(plan.clone(), nodes.clone()), f)
+        let fields = self.batches.fields.clone();
+        within(Context::Batch(plan.clone(), nodes.clone(), fields), f)
     }
 
     /// Reports an error through the one error path (log, `script_error`, counters).

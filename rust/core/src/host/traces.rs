@@ -55,17 +55,34 @@ const REASONS: [&str; 35] = [
 /// The code of "blacklisted" in [`REASONS`].
 const BLACKLISTED: i64 = 5;
 
+/// Where the handler keeps each count in its table. Integer keys, so that reading them from
+/// Rust makes no Lua string (under a heap cap each string made from Rust costs a protected
+/// call, and under LuaJIT each protected call leaves garbage: `get_stats()` is called every
+/// frame by games that show it).
+#[derive(Clone, Copy)]
+enum Slot {
+    Traces = 1,
+    Aborts,
+    Blacklisted,
+    /// The latest abort's reason code.
+    Code,
+    /// The value that completes the reason (a bytecode, a builtin, an error message).
+    Extra,
+    /// The latest abort's place, `source:line`.
+    Where,
+}
+
 /// The trace event handler. It counts in place; only an abort allocates (the place and reason
-/// of the latest one).
+/// of the latest one). Its slots are [`Slot`]'s.
 const HANDLER: &str = r#"
 local counts, funcinfo, blacklisted = ...
 local type, tostring = type, tostring
 return function(what, _, func, pc, code, extra)
   if what == "stop" then
-    counts.traces = counts.traces + 1
+    counts[1] = counts[1] + 1
   elseif what == "abort" then
-    counts.aborts = counts.aborts + 1
-    if code == blacklisted then counts.blacklisted = counts.blacklisted + 1 end
+    counts[2] = counts[2] + 1
+    if code == blacklisted then counts[3] = counts[3] + 1 end
     if type(code) ~= "number" then
       -- An error raised while recording: its message is the reason.
       code, extra = -1, tostring(code)
@@ -73,10 +90,10 @@ return function(what, _, func, pc, code, extra)
       local info = funcinfo(extra)
       extra = info.loc or ("builtin#" .. tostring(info.ffid))
     end
-    counts.code = code
-    counts.extra = extra ~= nil and tostring(extra) or ""
+    counts[4] = code
+    counts[5] = extra ~= nil and tostring(extra) or ""
     local info = funcinfo(func, pc)
-    counts.where = info.loc or "?"
+    counts[6] = info.loc or "?"
   end
 end
 "#;
@@ -95,8 +112,8 @@ impl TraceWatch {
         let preload: Table = lua.named_registry_value("_PRELOAD")?;
         let util: Table = preload.get::<Function>("jit.util")?.call(())?;
         let counts = lua.create_table()?;
-        for field in ["traces", "aborts", "blacklisted"] {
-            counts.raw_set(field, 0)?;
+        for slot in [Slot::Traces, Slot::Aborts, Slot::Blacklisted] {
+            counts.raw_set(slot as i64, 0)?;
         }
         let handler: Function = lua.load(HANDLER).set_name("=traces").call((
             counts.clone(),
@@ -110,32 +127,37 @@ impl TraceWatch {
 
     /// The counts so far (`enabled` is the caller's to fill).
     pub fn stats(&self) -> JitStats {
-        let number = |field: &str| self.counts.raw_get::<u64>(field).unwrap_or(0);
-        let text = |field: &str| {
+        let number = |slot: Slot| self.counts.raw_get::<u64>(slot as i64).unwrap_or(0);
+        let text = |slot: Slot| {
             self.counts
-                .raw_get::<Option<String>>(field)
+                .raw_get::<Option<String>>(slot as i64)
                 .ok()
                 .flatten()
                 .unwrap_or_default()
         };
-        let last_abort = match self.counts.raw_get::<Option<i64>>("code").ok().flatten() {
+        let last_abort = match self
+            .counts
+            .raw_get::<Option<i64>>(Slot::Code as i64)
+            .ok()
+            .flatten()
+        {
             Some(code) => {
-                let extra = text("extra");
+                let extra = text(Slot::Extra);
                 let reason = match usize::try_from(code).ok().and_then(|c| REASONS.get(c)) {
                     Some(reason) => reason.replace("%s", &extra).replace("%d", &extra),
                     None if code < 0 => extra,
                     None => format!("trace error {code}"),
                 };
-                let place = text("where");
+                let place = text(Slot::Where);
                 format!("{place}: {reason}")
             }
             None => String::new(),
         };
         JitStats {
             enabled: false,
-            traces: number("traces"),
-            aborts: number("aborts"),
-            aborts_blacklisted: number("blacklisted"),
+            traces: number(Slot::Traces),
+            aborts: number(Slot::Aborts),
+            aborts_blacklisted: number(Slot::Blacklisted),
             last_abort,
         }
     }
