@@ -1,14 +1,18 @@
 extends SceneTree
-## Bytes the Lua collector gets per frame, in one run, for two workloads, with pooled values on
-## and off and the heap cap on and off:
-## - demo: 240 sprites moved by the demo's own bouncer.lua (res://demo is the demo's scripts);
+## Bytes the Lua collector gets per frame, in one run, for three workloads, with pooled values
+## on and off and the heap cap on and off:
+## - demo: the demo scene's scripts as godot-project/main.tscn runs them (res://demo is the
+##   demo's scripts): 240 sprites moved by bouncer.lua, the player, the mission's triggers,
+##   and the script that fails every frame to show error reporting;
+## - demo_no_error: the same without the failing script;
 ## - objects: 240 nodes whose script gets engine objects every frame (gc/objects.lua).
 ## The figure is `get_stats().gc.allocated_last_frame` (with collection paced by frames, the
 ## bytes allocated in the frame), the mean of FRAMES frames after WARMUP.
 ## Prints `BENCH` lines.
 
 const NODES := 240
-const WARMUP := 30
+## Long enough for the demo's failing script to start failing (after a second).
+const WARMUP := 200
 const FRAMES := 300
 const POOL := "lua_runtime/performance/pool_values"
 const CAP := "lua_runtime/limits/memory_mb"
@@ -22,7 +26,7 @@ func _start() -> void:
 	await process_frame
 	print("BENCH gc_per_frame nodes=%d frames=%d flavour=%s" % [
 		NODES, FRAMES, LuaRuntime.get_stats()["lua"]["flavour"]])
-	for workload in ["demo", "objects"]:
+	for workload in ["demo", "demo_no_error", "objects"]:
 		var figures := {}
 		for cap in [1024, 0]:
 			for pool in [true, false]:
@@ -47,9 +51,11 @@ func _run(workload: String, cap: int, pool: bool) -> float:
 		var sprite := Sprite2D.new()
 		sprite.position = Vector2(100 + i, 300)
 		var lua := LuaScriptNode.new()
-		lua.script_path = "res://demo/bouncer.lua" if workload == "demo" else "res://gc/objects.lua"
+		lua.script_path = "res://gc/objects.lua" if workload == "objects" else "res://demo/bouncer.lua"
 		sprite.add_child(lua)
 		world.add_child(sprite)
+	if workload != "objects":
+		_add_demo_scripts(world, workload == "demo")
 	var total := 0.0
 	for frame in WARMUP + FRAMES:
 		await process_frame
@@ -57,3 +63,30 @@ func _run(workload: String, cap: int, pool: bool) -> float:
 			total += LuaRuntime.get_stats()["gc"]["allocated_last_frame"]
 	world.free()
 	return total / FRAMES
+
+
+## The rest of godot-project/main.tscn: the player, the beacon, the mission and (if asked) the
+## failing script, named and placed as there, so the mission's triggers read what they read
+## in the demo.
+func _add_demo_scripts(world: Node2D, failing: bool) -> void:
+	var player := Sprite2D.new()
+	player.name = "Player"
+	player.position = Vector2(576, 324)
+	world.add_child(player)
+	_add_script(player, "player", 0)
+	var beacon := Sprite2D.new()
+	beacon.name = "BeaconEast"
+	beacon.position = Vector2(700, 324)
+	world.add_child(beacon)
+	_add_script(world, "mission", 0)
+	if failing:
+		var broken := Node.new()
+		world.add_child(broken)
+		_add_script(broken, "broken", 10)
+
+
+func _add_script(parent: Node, script: String, order: int) -> void:
+	var lua := LuaScriptNode.new()
+	lua.script_path = "res://demo/%s.lua" % script
+	lua.execution_order = order
+	parent.add_child(lua)
