@@ -451,17 +451,17 @@ impl Batches {
                     ),
                 )
             });
-            let at = || self.fields.at(&table).unwrap_or(end);
+            let stopped_at = || self.fields.at(&table).unwrap_or(end);
             let at = match outcome {
                 Ok(Outcome::Returned(_)) => break,
                 Ok(Outcome::Waiting) => {
                     // The waiting callback's loop stops where it is when it is resumed.
                     self.fields.bump_generation(&table);
-                    at()
+                    stopped_at()
                 }
                 // The failed callback's loop ended with its coroutine.
                 Err(e) => {
-                    let at = at();
+                    let at = stopped_at();
                     let path = plan.get(at.wrapping_sub(1)).map_or("batch", |i| &i.path);
                     state.report(&ScriptError::from_lua(&e, path).into());
                     at

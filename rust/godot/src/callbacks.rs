@@ -8,7 +8,7 @@
 use mlua::{Lua, LuaString};
 
 /// A function a script's module may define for the engine to call.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Clone, Copy, Debug)]
 pub enum Callback {
     Ready,
     Process,
@@ -41,16 +41,18 @@ impl Callback {
     }
 }
 
-/// Every callback's name as a Lua string, made when the Lua state is.
-pub struct CallbackNames([LuaString; Callback::ALL.len()]);
+/// Every callback's name as a Lua string, made when the Lua state is (in [`Callback::ALL`]'s
+/// order).
+pub struct CallbackNames(Box<[LuaString]>);
 
 impl CallbackNames {
     /// # Errors
     /// Only if Lua cannot allocate.
     pub fn new(lua: &Lua) -> mlua::Result<Self> {
         let names = Callback::ALL.map(|callback| lua.create_string(callback.name()));
-        let [a, b, c, d, e, f] = names;
-        Ok(CallbackNames([a?, b?, c?, d?, e?, f?]))
+        Ok(CallbackNames(
+            names.into_iter().collect::<mlua::Result<_>>()?,
+        ))
     }
 
     pub fn get(&self, callback: Callback) -> &LuaString {

@@ -473,12 +473,12 @@ impl RuntimeState {
     /// inside it belong to the node at `plan.at`.
     /// Each node of the batch runs on its own time budget.
     pub fn within_batch<R>(&self, plan: &Table, nodes: &Plan, f: impl FnOnce() -> R) -> R {
-        let (at, fields) = (plan.clone(), self.batches.fields.clone());
-        let _entered = self.host.budget().enter_keyed(move || {
-            let node = fields.at(&at).unwrap_or(0) as u64;
-            node | fields.generation(&at) << 32
-        });
         let fields = self.batches.fields.clone();
+        let (keyed, keyed_fields) = (plan.clone(), fields.clone());
+        let _entered = self.host.budget().enter_keyed(move || {
+            let node = keyed_fields.at(&keyed).unwrap_or(0) as u64;
+            node | keyed_fields.generation(&keyed) << 32
+        });
         within(Context::Batch(plan.clone(), nodes.clone(), fields), f)
     }
 

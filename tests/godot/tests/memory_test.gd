@@ -9,6 +9,7 @@ const PINNED := "res://scripts/lib/pinned.lua"
 const MOVER := "res://scripts/mover.lua"
 const STEADY := "res://scripts/steady.lua"
 const COUNTER := "res://scripts/counter.lua"
+const JIT := "lua_runtime/performance/jit"
 const GC_BUDGET := "lua_runtime/performance/gc_frame_budget_us"
 const GRACE := "lua_runtime/memory/unload_unused_after_s"
 const MIB := 1048576
@@ -70,7 +71,7 @@ func test_scripts_running_every_frame_make_no_garbage_of_the_runtimes() -> void:
 	check(int(ProjectSettings.get_setting("lua_runtime/limits/memory_mb", 0)) > 0, "heap cap on")
 	var compiled: bool = LuaRuntime.get_stats()["limits"]["jit"]
 	for jit in [compiled, false]:
-		await _set_setting("lua_runtime/performance/jit", jit)
+		await _set_setting(JIT, jit)
 		var holder := Node2D.new()
 		add_child(holder)
 		var batched: Array[LuaScriptNode] = []
@@ -93,7 +94,7 @@ func test_scripts_running_every_frame_make_no_garbage_of_the_runtimes() -> void:
 		# LuaJIT compiling one more trace late would show as a few hundred bytes once.
 		check(total < 4096, "no garbage per frame (JIT %s): %s" % [jit, per_frame])
 		holder.free()
-	await _set_setting("lua_runtime/performance/jit", compiled)
+	await _set_setting(JIT, compiled)
 
 
 func test_nodes_spawned_and_freed_leave_no_memory_behind() -> void:
