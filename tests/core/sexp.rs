@@ -615,6 +615,37 @@ fn a_value_changing_on_every_evaluation_is_hinted() {
 }
 
 #[test]
+fn hints_name_a_signal_or_a_variable_that_changes_every_time() {
+    let mut fake = Fake::new(100);
+    let player = fake.add(Some(ROOT), "Player");
+    let by_signal = fake.compile("(prop \"Player\" \"hp\")").unwrap();
+    let by_var = fake.compile("(+ (var wave) 1)").unwrap();
+    for i in 0..HINT_AFTER * 2 {
+        let i = i64::try_from(i).unwrap();
+        fake.set_prop(player, "hp", Value::Int(i));
+        fake.cache.borrow_mut().set_var("wave", Value::Int(i));
+        fake.eval(&by_signal, ROOT).unwrap();
+        fake.eval(&by_var, ROOT).unwrap();
+    }
+    let hints = fake.cache.borrow().stats().hints;
+    assert!(
+        hints.contains(
+            &"(prop \"Player\" \"hp\"): Player.hp changes (hp_changed) on 98% of evaluations, \
+              so caching does not pay"
+                .to_owned()
+        ),
+        "{hints:?}"
+    );
+    assert!(
+        hints.contains(
+            &"(+ (var wave) 1): var 'wave' changes on 98% of evaluations, so caching does not pay"
+                .to_owned()
+        ),
+        "{hints:?}"
+    );
+}
+
+#[test]
 fn the_bound_evicts_results_and_releases_their_connections() {
     let mut fake = Fake::new(8);
     let mut nodes = Vec::new();

@@ -30,7 +30,7 @@ use lru::LruCache;
 use rustc_hash::{FxBuildHasher, FxHashMap, FxHashSet};
 
 use super::compile::{Compiled, Eval, Strings, compile};
-use super::world::{Check, Label, NodeId, Reads, SignalWatch, World};
+use super::world::{Cause, Check, Label, NodeId, Reads, SignalWatch, World};
 use super::{SexpError, Value};
 use crate::stats::{ExpressionCounts, ExpressionStats};
 
@@ -78,8 +78,23 @@ impl From<Reads> for Deps {
         deps.nodes.dedup();
         deps.operators.sort_unstable();
         deps.operators.dedup();
-        let mut seen = HashSet::new();
-        deps.signals.retain(|(w, _)| seen.insert(w.clone()));
+        if deps.signals.len() > 16 {
+            let mut seen = HashSet::new();
+            deps.signals.retain(|(w, _)| seen.insert(w.clone()));
+        } else {
+            // The usual few: compared in place, without a set to allocate.
+            let mut i = 0;
+            while i < deps.signals.len() {
+                if deps.signals[..i]
+                    .iter()
+                    .any(|(w, _)| *w == deps.signals[i].0)
+                {
+                    deps.signals.remove(i);
+                } else {
+                    i += 1;
+                }
+            }
+        }
         deps
     }
 }
@@ -209,7 +224,7 @@ impl ExpressionCache {
         let name: Rc<str> = name.into();
         self.vars.insert(name.clone(), value);
         let keys = self.by_var.remove(&name);
-        self.invalidate_all(keys, || format!("var '{name}' changes"));
+        self.invalidate_all(keys, || Cause::Var(name.clone()));
     }
 
     /// `watch` fired: drops the results relying on it.
@@ -225,10 +240,10 @@ impl ExpressionCache {
                     .signals
                     .iter()
                     .find(|(w, _)| w == watch)
-                    .map(|(_, label)| format!("{label} changes ({})", watch.signal))
+                    .map(|(_, label)| Cause::Signal(label.clone(), watch.signal.clone()))
             });
             if let Some(cause) = cause {
-                self.invalidate(key, &cause.into());
+                self.invalidate(key, &cause);
             }
         }
     }
@@ -236,16 +251,25 @@ impl ExpressionCache {
     /// `node` is leaving the scene tree (or being freed in it).
     pub fn node_removed(&mut self, node: NodeId) {
         let keys = self.by_node.remove(&node);
-        self.invalidate_all(keys, || "a node on its paths left the tree".into());
+        self.invalidate_all(keys, || Cause::Tree("a node on its paths left the tree"));
     }
 
     /// `node` was renamed.
     pub fn node_renamed(&mut self, node: NodeId) {
         let keys = self.by_node.remove(&node);
-        self.invalidate_all(keys, || "a node on its paths was renamed".into());
+        self.invalidate_all(keys, || Cause::Tree("a node on its paths was renamed"));
         let keys = std::mem::take(&mut self.unresolved);
         self.invalidate_all(Some(keys), || {
-            "a node was renamed where a path led nowhere".into()
+            Cause::Tree("a node was renamed where a path led nowhere")
+        });
+    }
+
+    /// `node`'s script was swapped: what its properties are, and which signals tell of
+    /// their changes, may differ.
+    pub fn script_changed(&mut self, node: NodeId) {
+        let keys = self.by_node.remove(&node);
+        self.invalidate_all(keys, || {
+            Cause::Tree("a node on its paths changed its script")
         });
     }
 
@@ -253,14 +277,14 @@ impl ExpressionCache {
     pub fn node_added(&mut self) {
         let keys = std::mem::take(&mut self.unresolved);
         self.invalidate_all(Some(keys), || {
-            "a node was added where a path led nowhere".into()
+            Cause::Tree("a node was added where a path led nowhere")
         });
     }
 
     /// The user operator `name` was defined again.
     pub fn operator_defined(&mut self, name: &str) {
         let keys = self.by_operator.remove(name);
-        self.invalidate_all(keys, || format!("operator '{name}' was redefined"));
+        self.invalidate_all(keys, || Cause::Operator(name.into()));
     }
 
     /// Connections to make and undo since the last call.
@@ -314,9 +338,9 @@ impl ExpressionCache {
 
     /// The result at `key` relied on `check`, which no longer holds: drops it.
     pub fn check_failed(&mut self, key: Key, check: &Check) {
-        let cause = format!("{} changes", check.label());
+        let cause = Cause::Changed(check.label().clone());
         self.epoch += 1;
-        self.invalidate(key, &cause.into());
+        self.invalidate(key, &cause);
     }
 
     /// Counts `n` hits a set answered from results it keeps itself.
@@ -379,18 +403,18 @@ impl ExpressionCache {
     }
 
     /// Drops the results at `keys`; `cause` (made only when there are any) says why.
-    fn invalidate_all(&mut self, keys: Option<FxHashSet<Key>>, cause: impl FnOnce() -> String) {
+    fn invalidate_all(&mut self, keys: Option<FxHashSet<Key>>, cause: impl FnOnce() -> Cause) {
         self.epoch += 1;
         let Some(keys) = keys.filter(|k| !k.is_empty()) else {
             return;
         };
-        let cause: Rc<str> = cause().into();
+        let cause = cause();
         for key in keys {
             self.invalidate(key, &cause);
         }
     }
 
-    fn invalidate(&mut self, key: Key, cause: &Rc<str>) {
+    fn invalidate(&mut self, key: Key, cause: &Cause) {
         if let Some(entry) = self.entries.peek_mut(&key)
             && entry.value.take().is_some()
         {

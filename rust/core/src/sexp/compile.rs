@@ -13,7 +13,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use super::parse::{Form, Node, Pos, parse};
-use super::world::{Check, Label, NodeId, Reads, SignalWatch, Watch, World};
+use super::world::{Cause, Check, Label, NodeId, Reads, SignalWatch, Watch, World};
 use super::{SexpError, Value};
 
 /// One evaluation in progress.
@@ -53,7 +53,7 @@ pub struct Counts {
     /// Nanoseconds spent computing results (misses and uncached evaluations).
     pub compute_ns: u64,
     /// How often each cause invalidated it (a few kept).
-    pub causes: Vec<(Rc<str>, u64)>,
+    pub causes: Vec<(Cause, u64)>,
     /// Why the last uncached evaluation could not be cached.
     pub volatile: Option<Box<str>>,
 }
@@ -62,7 +62,7 @@ pub struct Counts {
 const CAUSES_KEPT: usize = 8;
 
 impl Counts {
-    pub fn caused(&mut self, cause: &Rc<str>) {
+    pub fn caused(&mut self, cause: &Cause) {
         self.invalidations += 1;
         if let Some(entry) = self.causes.iter_mut().find(|(c, _)| c == cause) {
             entry.1 += 1;
@@ -74,7 +74,7 @@ impl Counts {
     }
 
     /// The most frequent cause of invalidation and its count.
-    pub fn top_cause(&self) -> Option<&(Rc<str>, u64)> {
+    pub fn top_cause(&self) -> Option<&(Cause, u64)> {
         self.causes.iter().max_by_key(|(_, n)| *n)
     }
 }

@@ -117,6 +117,34 @@ impl std::fmt::Display for Label {
     }
 }
 
+/// Why a result was dropped, for hints: built into text only when shown, so dropping a
+/// result costs no formatting.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cause {
+    /// A value read by checking it changed: `Player.ammo changes`.
+    Changed(Label),
+    /// A watched signal fired: `Player.health changes (health_changed)`.
+    Signal(Label, Rc<str>),
+    /// `var 'wave' changes`.
+    Var(Rc<str>),
+    /// `operator 'bonus' was redefined`.
+    Operator(Rc<str>),
+    /// A change to the scene tree, said in full.
+    Tree(&'static str),
+}
+
+impl std::fmt::Display for Cause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Cause::Changed(label) => write!(f, "{label} changes"),
+            Cause::Signal(label, signal) => write!(f, "{label} changes ({signal})"),
+            Cause::Var(name) => write!(f, "var '{name}' changes"),
+            Cause::Operator(name) => write!(f, "operator '{name}' was redefined"),
+            Cause::Tree(text) => f.write_str(text),
+        }
+    }
+}
+
 /// A value watched by reading it again.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Check {
