@@ -169,6 +169,34 @@ func test_renames_removals_frees_and_additions() -> void:
 	outside.free()
 
 
+func test_a_swapped_script_is_followed() -> void:
+	var plain := GDScript.new()
+	plain.source_code = "extends Node\nvar hp := 1\n"
+	plain.reload()
+	var signalled := GDScript.new()
+	signalled.source_code = "extends Node\nsignal hp_changed\nvar hp := 1:\n\tset(v):\n\t\thp = v\n\t\thp_changed.emit()\n"
+	signalled.reload()
+	var node := Node.new()
+	node.name = "Swapped"
+	node.set_script(signalled)
+	world.add_child(node)
+	var expr := LuaRuntime.compile_expression("(prop \"Swapped\" \"hp\")")
+	check_eq(expr.evaluate(world), 1, "read")
+	check_eq(node.get_signal_connection_list("hp_changed").size(), 1, "its change signal is watched")
+	node.set_script(plain)
+	node.set("hp", 7)
+	check_eq(expr.evaluate(world), 7, "after a swap to a script with no signal, the value is read again")
+	node.set("hp", 8)
+	check_eq(expr.evaluate(world), 8, "and checked at each evaluation")
+	node.set_script(signalled)
+	check_eq(expr.evaluate(world), 1, "swapped back")
+	node.set("hp", 4)
+	check_eq(expr.evaluate(world), 4, "the signal tells of the change")
+	var before: int = stats()["hits"]
+	check_eq(expr.evaluate(world), 4, "then a hit")
+	check_eq(stats()["hits"], before + 1, "answered from the cache, trusting the signal again")
+
+
 func test_variables_from_gdscript_and_lua() -> void:
 	var expr := LuaRuntime.compile_expression("(+ (var score) 1)")
 	LuaRuntime.set_var("score", 1)

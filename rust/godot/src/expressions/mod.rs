@@ -9,6 +9,7 @@
 pub mod library;
 pub mod nodes;
 pub mod object;
+pub mod paths;
 pub mod world;
 
 use std::cell::RefCell;
@@ -16,7 +17,8 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use godot::builtin::{Callable, Variant};
-use godot::classes::{Node, Object};
+use godot::classes::Node;
+use godot::classes::object::ConnectFlags;
 use godot::obj::Gd;
 use lua_runtime_core::Error;
 use lua_runtime_core::sexp::compile::is_operator_name;
@@ -29,6 +31,7 @@ use lua_runtime_core::stats::ExpressionStats;
 use mlua::RegistryKey;
 use rustc_hash::FxHashMap;
 
+use crate::bridge::names::intern_str;
 use crate::scene_tree;
 use crate::state::RuntimeState;
 use world::{GodotWorld, id_of, to_value, to_variant};
@@ -41,11 +44,14 @@ const CHANGE_SIGNALS: usize = 16_384;
 /// Per property of one node: the signal that tells of its changes, if any.
 type PropertySignals = FxHashMap<Box<str>, Option<Rc<str>>>;
 
-/// Per node and script, per property: the signal that tells of its changes, if any.
+/// Per node, per property: the signal that tells of its changes, if any.
+///
+/// A node's signals are its class's and its script's, and the script can be swapped: each
+/// node's entries are dropped when it emits `script_changed` (a one-shot connection made
+/// with its first entry), so a lookup costs no call into the engine.
 #[derive(Default)]
 struct ChangeSignals {
-    /// Keyed by node and script instance id (0: none).
-    by_node: FxHashMap<(NodeId, i64), PropertySignals>,
+    by_node: FxHashMap<NodeId, PropertySignals>,
     count: usize,
 }
 
@@ -70,6 +76,8 @@ pub struct Expressions {
     tree: scene_tree::Listener,
     /// The nodes expressions read, by id.
     pub nodes: nodes::Nodes,
+    /// Where paths led, while the tree has not changed in a way that moves them.
+    pub paths: paths::Paths,
     /// Per node and property read, the signal that tells of its changes (see
     /// [`Expressions::change_signal`]).
     change_signals: RefCell<ChangeSignals>,
@@ -86,6 +94,7 @@ impl Default for Expressions {
             connections: RefCell::default(),
             tree: scene_tree::Listener::default(),
             nodes: nodes::Nodes::default(),
+            paths: paths::Paths::default(),
             change_signals: RefCell::default(),
         }
     }
@@ -93,27 +102,55 @@ impl Default for Expressions {
 
 impl Expressions {
     /// The signal that tells of changes to `property` of `node` (`object`), found once per
-    /// node, script and property: a result computed again asks for it each time. The entries
-    /// are dropped all at once past [`CHANGE_SIGNALS`], so freed nodes cannot make them grow
-    /// without bound.
-    pub fn change_signal(&self, object: &Object, node: NodeId, property: &str) -> Option<Rc<str>> {
-        // A node's signals are its class's and its script's, which can be swapped.
-        let script = object.get_script().map_or(0, |s| s.instance_id().to_i64());
-        let node = (node, script);
-        let mut known = self.change_signals.borrow_mut();
-        if let Some(signal) = known.by_node.get(&node).and_then(|p| p.get(property)) {
+    /// node and property until its script changes: a result computed again asks for it each
+    /// time. The entries are dropped all at once past [`CHANGE_SIGNALS`], so freed nodes
+    /// cannot make them grow without bound.
+    pub fn change_signal(
+        &self,
+        object: &Gd<Node>,
+        node: NodeId,
+        property: &str,
+    ) -> Option<Rc<str>> {
+        if let Some(signal) = self
+            .change_signals
+            .borrow()
+            .by_node
+            .get(&node)
+            .and_then(|p| p.get(property))
+        {
             return signal.clone();
         }
+        let signal = world::change_signal_of(object, property);
+        let mut known = self.change_signals.borrow_mut();
         if known.count >= CHANGE_SIGNALS {
             *known = ChangeSignals::default();
         }
-        let signal = world::change_signal_of(object, property);
+        let first = !known.by_node.contains_key(&node);
         known.count += 1;
         known
             .by_node
             .entry(node)
             .or_default()
             .insert(property.into(), signal.clone());
+        drop(known);
+        if first {
+            let forget = Callable::from_fn("lua_runtime_script_changed", move |_| {
+                if let Some(state) = crate::state::existing() {
+                    let expressions = &state.expressions;
+                    if let Ok(mut known) = expressions.change_signals.try_borrow_mut() {
+                        known.by_node.remove(&node);
+                    }
+                    if let Ok(mut cache) = expressions.cache.try_borrow_mut() {
+                        cache.script_changed(node);
+                    }
+                }
+            });
+            object.clone().connect_flags(
+                &intern_str("script_changed").value,
+                &forget,
+                ConnectFlags::ONE_SHOT,
+            );
+        }
         signal
     }
 
@@ -154,7 +191,12 @@ impl Expressions {
     ) -> Result<Variant, Error> {
         self.listen();
         let context = context.map_or(0, id_of);
-        let mut world = GodotWorld { state };
+        // An uncached evaluation follows its paths again too: it is what cached results are
+        // checked against.
+        let mut world = GodotWorld {
+            state,
+            kept_paths: cached,
+        };
         let result = if cached {
             evaluate(&self.cache, expr, context, &mut world)
         } else {
@@ -170,7 +212,11 @@ impl Expressions {
     /// the errors (see [`ExpressionSet::evaluate`]).
     pub fn evaluate_set(&self, state: &RuntimeState, set: &mut ExpressionSet, report: Report<'_>) {
         self.listen();
-        set.evaluate(&self.cache, &mut GodotWorld { state }, report);
+        let mut world = GodotWorld {
+            state,
+            kept_paths: true,
+        };
+        set.evaluate(&self.cache, &mut world, report);
         self.apply_watch_changes();
     }
 
@@ -215,9 +261,10 @@ impl Expressions {
             .map(|o| (o.implementation.clone(), o.pure))
     }
 
-    /// Drops every cached result and compiled expression.
+    /// Drops every cached result and compiled expression, and where paths led.
     pub fn clear(&self) {
         self.cache.borrow_mut().clear();
+        self.paths.clear();
         self.apply_watch_changes();
     }
 
@@ -225,6 +272,7 @@ impl Expressions {
     pub fn stop(&self) {
         self.clear();
         self.nodes.clear();
+        self.paths.clear();
         self.operators.borrow_mut().clear();
         self.tree.stop();
     }
@@ -274,11 +322,21 @@ fn tree_signal(signal: &str, args: &[&Variant]) {
         return;
     };
     let node = args.first().and_then(|a| a.try_to::<Gd<Node>>().ok());
+    let paths = &state.expressions.paths;
     let mut cache = state.expressions.cache.borrow_mut();
     match (signal, node) {
-        ("node_added", _) => cache.node_added(),
-        ("node_removed", Some(node)) => cache.node_removed(id_of(&node)),
-        ("node_renamed", Some(node)) => cache.node_renamed(id_of(&node)),
+        ("node_added", _) => {
+            paths.node_added();
+            cache.node_added();
+        }
+        ("node_removed", Some(node)) => {
+            paths.node_removed(id_of(&node));
+            cache.node_removed(id_of(&node));
+        }
+        ("node_renamed", Some(node)) => {
+            paths.node_renamed(id_of(&node));
+            cache.node_renamed(id_of(&node));
+        }
         _ => {}
     }
 }

@@ -75,16 +75,17 @@ pub fn id_of(node: &Gd<Node>) -> NodeId {
 /// The engine, for one evaluation.
 pub struct GodotWorld<'a> {
     pub state: &'a RuntimeState,
+    /// Whether paths may be answered from [`super::paths::Paths`] (else followed again).
+    pub kept_paths: bool,
 }
 
 impl GodotWorld<'_> {
     fn node(&self, id: NodeId) -> Option<Gd<Node>> {
         self.state.expressions.nodes.get(id)
     }
-}
 
-impl World for GodotWorld<'_> {
-    fn resolve(&mut self, context: NodeId, path: &str) -> Result<Resolved, String> {
+    /// Follows `path` from `context` in the tree as it is now.
+    fn follow(&self, context: NodeId, path: &str) -> Result<Resolved, String> {
         let absolute = path.starts_with('/');
         let start = if absolute {
             let tree = crate::scene_tree::current().ok_or("there is no scene tree")?;
@@ -128,6 +129,22 @@ impl World for GodotWorld<'_> {
             tracked,
         })
     }
+}
+
+impl World for GodotWorld<'_> {
+    fn resolve(&mut self, context: NodeId, path: &str) -> Result<Resolved, String> {
+        if !self.kept_paths {
+            return self.follow(context, path);
+        }
+        let paths = &self.state.expressions.paths;
+        if let Some(kept) = paths.get(context, path) {
+            return Ok(kept);
+        }
+        let generation = paths.generation();
+        let resolved = self.follow(context, path)?;
+        paths.keep(generation, context, path, &resolved);
+        Ok(resolved)
+    }
 
     fn property(
         &mut self,
@@ -148,7 +165,7 @@ impl World for GodotWorld<'_> {
             ));
         }
         let mut signals: Vec<Rc<str>> = Vec::new();
-        if let Some(signal) = self.state.expressions.change_signal(object, id, base) {
+        if let Some(signal) = self.state.expressions.change_signal(&node, id, base) {
             signals.push(signal);
         }
         if let Some(on) = on {
