@@ -319,3 +319,43 @@ pub unsafe fn ptrcall(
     // SAFETY: as the caller promises.
     unsafe { sys::interface_fn!(object_method_bind_ptrcall)(bind, object, args.as_ptr(), result) }
 }
+
+/// `Object.get`'s signature hash (a const method taking a StringName, returning a Variant).
+const OBJECT_GET_HASH: u32 = 2_760_726_917;
+
+thread_local! {
+    /// `Object.get`'s bind, looked up once.
+    static OBJECT_GET: std::cell::OnceCell<Option<usize>> = const { std::cell::OnceCell::new() };
+}
+
+/// `object.get(name)`, called through the method's bind. godot-rust's generated call asks
+/// the engine's object table whether `object` lives first; a caller that has just checked
+/// that (as expressions do for every node they read) reads a property for about half as
+/// much.
+pub fn object_get(object: &godot::obj::Gd<godot::classes::Node>, name: &StringName) -> Variant {
+    let bind = OBJECT_GET.with(|bind| {
+        *bind.get_or_init(|| {
+            method_bind(
+                &StringName::from("Object"),
+                &StringName::from("get"),
+                OBJECT_GET_HASH,
+            )
+            .map(|b| b as usize)
+        })
+    });
+    let Some(bind) = bind else {
+        return object.get(name);
+    };
+    let mut value = Variant::nil();
+    // SAFETY: `object` is a live Object (its holder checked), `get` takes one StringName
+    // and assigns its result to the initialised Variant given.
+    unsafe {
+        ptrcall(
+            bind as sys::GDExtensionMethodBindPtr,
+            object.obj_sys(),
+            &[name.string_sys().cast()],
+            value.var_sys_mut().cast(),
+        );
+    }
+    value
+}

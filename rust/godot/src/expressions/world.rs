@@ -154,7 +154,7 @@ impl World for GodotWorld<'_> {
     ) -> Result<(Value, Watch), String> {
         let node = self.node(id).ok_or("the node was freed")?;
         let object: &Object = &node;
-        let value = read(object, property);
+        let value = read(&node, property);
         let base = property.split(':').next().unwrap_or(property);
         if value.is_nil() && !crate::bridge::object::declares_property(&node.clone().upcast(), base)
         {
@@ -285,12 +285,12 @@ pub fn change_signal_of(object: &Object, property: &str) -> Option<Rc<str>> {
     }
 }
 
-/// `property` of `object`: a plain name through the interned StringName, a `:` path as a
+/// `property` of `node`: a plain name through the interned StringName, a `:` path as a
 /// NodePath.
-fn read(object: &Object, property: &str) -> Variant {
+fn read(node: &Gd<Node>, property: &str) -> Variant {
     if property.contains(':') {
-        object.get_indexed(&NodePath::from(property))
+        node.get_indexed(&NodePath::from(property))
     } else {
-        object.get(&intern_str(property).value)
+        crate::bridge::ffi::object_get(node, &intern_str(property).value)
     }
 }
