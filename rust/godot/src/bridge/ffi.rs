@@ -325,13 +325,13 @@ const OBJECT_GET_HASH: u32 = 2_760_726_917;
 
 thread_local! {
     /// `Object.get`'s bind, looked up once.
-    static OBJECT_GET: std::cell::OnceCell<Option<usize>> = const { std::cell::OnceCell::new() };
+    static OBJECT_GET: std::cell::OnceCell<Option<sys::GDExtensionMethodBindPtr>> =
+        const { std::cell::OnceCell::new() };
 }
 
 /// `object.get(name)`, called through the method's bind. godot-rust's generated call asks
 /// the engine's object table whether `object` lives first; a caller that has just checked
-/// that (as expressions do for every node they read) reads a property for about half as
-/// much.
+/// that (as expressions do for every node they read) need not pay for it twice.
 pub fn object_get(object: &godot::obj::Gd<godot::classes::Node>, name: &StringName) -> Variant {
     let bind = OBJECT_GET.with(|bind| {
         *bind.get_or_init(|| {
@@ -340,7 +340,6 @@ pub fn object_get(object: &godot::obj::Gd<godot::classes::Node>, name: &StringNa
                 &StringName::from("get"),
                 OBJECT_GET_HASH,
             )
-            .map(|b| b as usize)
         })
     });
     let Some(bind) = bind else {
@@ -351,7 +350,7 @@ pub fn object_get(object: &godot::obj::Gd<godot::classes::Node>, name: &StringNa
     // and assigns its result to the initialised Variant given.
     unsafe {
         ptrcall(
-            bind as sys::GDExtensionMethodBindPtr,
+            bind,
             object.obj_sys(),
             &[name.string_sys().cast()],
             value.var_sys_mut().cast(),

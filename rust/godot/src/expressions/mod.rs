@@ -272,7 +272,6 @@ impl Expressions {
     pub fn stop(&self) {
         self.clear();
         self.nodes.clear();
-        self.paths.clear();
         self.operators.borrow_mut().clear();
         self.tree.stop();
     }
