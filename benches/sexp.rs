@@ -49,14 +49,17 @@ impl World for Fake {
         let node = if path == "Player" { 2 } else { 3 };
         Ok(Resolved {
             node: Some(node),
-            chain: vec![context, node],
+            chain: [context, node].into(),
             tracked: true,
         })
     }
     fn property(&mut self, _: NodeId, _: &str, _: Option<&str>) -> Result<(Value, Watch), String> {
         Ok((
             Value::Int(80),
-            Watch::Signals(vec!["health_changed".into()]),
+            Watch::Signals {
+                signal: "health_changed".into(),
+                also: None,
+            },
         ))
     }
     fn current(&mut self, _: NodeId, _: &str) -> Option<Value> {

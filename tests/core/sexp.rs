@@ -209,7 +209,7 @@ impl World for Fake {
         }
         Ok(Resolved {
             node: at,
-            chain,
+            chain: chain.into(),
             tracked: true,
         })
     }
@@ -226,14 +226,14 @@ impl World for Fake {
             .get(property)
             .cloned()
             .ok_or_else(|| format!("node '{}' has no property '{property}'", n.name))?;
-        let mut signals: Vec<std::rc::Rc<str>> = on.into_iter().map(Into::into).collect();
-        if n.signalled.contains(property) {
-            signals.push(format!("{property}_changed").into());
-        }
-        let watch = if signals.is_empty() {
-            Watch::Check
-        } else {
-            Watch::Signals(signals)
+        let changed = n
+            .signalled
+            .contains(property)
+            .then(|| std::rc::Rc::from(format!("{property}_changed")));
+        let watch = match (on.map(std::rc::Rc::from), changed) {
+            (Some(signal), also) => Watch::Signals { signal, also },
+            (None, Some(signal)) => Watch::Signals { signal, also: None },
+            (None, None) => Watch::Check,
         };
         Ok((value, watch))
     }

@@ -21,7 +21,6 @@
 //! whose results changed instead of looking each one up.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashSet;
 use std::num::NonZeroUsize;
 use std::rc::{Rc, Weak};
 use std::time::Instant;
@@ -30,7 +29,7 @@ use lru::LruCache;
 use rustc_hash::{FxBuildHasher, FxHashMap, FxHashSet};
 
 use super::compile::{Compiled, Eval, Strings, compile};
-use super::world::{Cause, Check, Label, NodeId, Reads, SignalWatch, World};
+use super::world::{Cause, Check, Label, NodeId, Reads, SignalWatch, World, same_text};
 use super::{SexpError, Value};
 use crate::stats::{ExpressionCounts, ExpressionStats};
 
@@ -63,39 +62,65 @@ struct Deps {
     operators: Vec<Rc<str>>,
 }
 
-impl From<Reads> for Deps {
-    fn from(reads: Reads) -> Self {
-        let mut deps = Deps {
-            vars: reads.vars,
-            nodes: reads.nodes,
+impl Deps {
+    /// The inputs of `reads`, which [`Reads::normalize`] has put in order.
+    fn of(reads: &Reads) -> Self {
+        Deps {
+            vars: reads.vars.clone(),
+            nodes: reads.nodes.clone(),
             unresolved: reads.unresolved,
-            signals: reads.signals,
-            operators: reads.operators,
-        };
-        deps.vars.sort_unstable();
-        deps.vars.dedup();
-        deps.nodes.sort_unstable();
-        deps.nodes.dedup();
-        deps.operators.sort_unstable();
-        deps.operators.dedup();
-        if deps.signals.len() > 16 {
-            let mut seen = HashSet::new();
-            deps.signals.retain(|(w, _)| seen.insert(w.clone()));
-        } else {
-            // The usual few: compared in place, without a set to allocate.
-            let mut i = 0;
-            while i < deps.signals.len() {
-                if deps.signals[..i]
-                    .iter()
-                    .any(|(w, _)| *w == deps.signals[i].0)
-                {
-                    deps.signals.remove(i);
-                } else {
-                    i += 1;
-                }
-            }
+            signals: reads.signals.clone(),
+            operators: reads.operators.clone(),
         }
-        deps
+    }
+
+    /// Whether `reads` (normalized) read exactly these inputs.
+    fn matches(&self, reads: &Reads) -> bool {
+        self.unresolved == reads.unresolved
+            && self.nodes == reads.nodes
+            && same_texts(&self.vars, &reads.vars)
+            && same_texts(&self.operators, &reads.operators)
+            && self.signals == reads.signals
+    }
+
+    fn inputs(&self) -> Inputs<'_> {
+        Inputs {
+            vars: &self.vars,
+            nodes: &self.nodes,
+            unresolved: self.unresolved,
+            operators: &self.operators,
+        }
+    }
+}
+
+/// What a result is subscribed to through the indexes, signals aside.
+struct Inputs<'a> {
+    vars: &'a [Rc<str>],
+    nodes: &'a [NodeId],
+    unresolved: bool,
+    operators: &'a [Rc<str>],
+}
+
+impl<'a> From<&'a Reads> for Inputs<'a> {
+    fn from(reads: &'a Reads) -> Self {
+        Inputs {
+            vars: &reads.vars,
+            nodes: &reads.nodes,
+            unresolved: reads.unresolved,
+            operators: &reads.operators,
+        }
+    }
+}
+
+fn same_texts(a: &[Rc<str>], b: &[Rc<str>]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| same_text(x, y))
+}
+
+/// Makes `checks` hold `now`, in place when nothing else holds them.
+fn renew(checks: &mut Rc<[Check]>, now: &[Check]) {
+    match Rc::get_mut(checks) {
+        Some(held) if held.len() == now.len() => held.clone_from_slice(now),
+        _ => *checks = now.into(),
     }
 }
 
@@ -105,6 +130,9 @@ struct Entry {
     checks: Rc<[Check]>,
     deps: Deps,
     expr: Rc<Compiled>,
+    /// An index dropped this key with all the others it held (a variable set, a node
+    /// renamed): the inputs in `deps` must be subscribed again when it is stored.
+    resubscribe: bool,
 }
 
 /// What a lookup found.
@@ -139,6 +167,8 @@ pub struct ExpressionCache {
     by_operator: FxHashMap<Rc<str>, FxHashSet<Key>>,
     vars: FxHashMap<Rc<str>, Value>,
     changes: Vec<WatchChange>,
+    /// The record of reads lent to each computation, kept with its room between them.
+    scratch: Reads,
     /// Counts invalidating events, so a result computed while one happened is not stored.
     epoch: u64,
     /// Keys whose results stopped being fresh, oldest first; `log[0]` is number `log_start`.
@@ -169,6 +199,7 @@ impl ExpressionCache {
             by_operator: FxHashMap::default(),
             vars: FxHashMap::default(),
             changes: Vec::new(),
+            scratch: Reads::default(),
             epoch: 0,
             log: Vec::new(),
             log_start: 0,
@@ -410,6 +441,9 @@ impl ExpressionCache {
         };
         let cause = cause();
         for key in keys {
+            if let Some(entry) = self.entries.peek_mut(&key) {
+                entry.resubscribe = true;
+            }
             self.invalidate(key, &cause);
         }
     }
@@ -456,29 +490,36 @@ impl ExpressionCache {
         }
     }
 
-    fn store(&mut self, key: Key, expr: &Rc<Compiled>, value: Value, mut reads: Reads) {
-        let checks: Rc<[Check]> = std::mem::take(&mut reads.checks).into();
-        let deps = Deps::from(reads);
+    /// Stores `value` at `key` with what computing it read (`reads`, put in order here).
+    fn store(&mut self, key: Key, expr: &Rc<Compiled>, value: Value, reads: &mut Reads) {
+        reads.normalize();
         if let Some(entry) = self.entries.get_mut(&key)
-            && entry.deps == deps
+            && entry.deps.matches(reads)
         {
             // Computed again after an input changed, it read what it read before (the usual
-            // case). Its signals are still connected (a signal leaves its subscribers in
-            // place); the other indexes give up their keys when they invalidate them.
+            // case): nothing is allocated. Its signals are still connected (a signal leaves
+            // its subscribers in place), and so are its other inputs unless an index gave
+            // up its key when it invalidated it.
             let replaced = entry.value.replace(value).is_some();
-            entry.checks = checks;
+            renew(&mut entry.checks, &reads.checks);
+            let resubscribe = std::mem::take(&mut entry.resubscribe);
             if replaced {
                 self.note_stale(key);
             }
-            self.subscribe_inputs(key, &deps);
+            if resubscribe {
+                self.subscribe_inputs(key, &Inputs::from(&*reads));
+            }
             return;
         }
+        let checks: Rc<[Check]> = reads.checks.as_slice().into();
+        let deps = Deps::of(reads);
         self.subscribe(key, &deps);
         if let Some(entry) = self.entries.get_mut(&key) {
             // Stored over a fresh result (code run while computing evaluated it too): sets
             // holding the old value must look again.
             let replaced = entry.value.replace(value).is_some();
             entry.checks = checks;
+            entry.resubscribe = false;
             let old = std::mem::take(&mut entry.deps);
             // The new reads were subscribed first: what both read stays subscribed.
             self.release_except(key, old, &deps);
@@ -495,6 +536,7 @@ impl ExpressionCache {
             checks,
             deps,
             expr: expr.clone(),
+            resubscribe: false,
         };
         if let Some((evicted, old)) = self.entries.push(key, entry)
             && evicted != key
@@ -506,7 +548,7 @@ impl ExpressionCache {
     }
 
     fn subscribe(&mut self, key: Key, deps: &Deps) {
-        self.subscribe_inputs(key, deps);
+        self.subscribe_inputs(key, &deps.inputs());
         for (watch, _) in &deps.signals {
             let keys = self.by_signal.entry(watch.clone()).or_default();
             if keys.is_empty() {
@@ -516,18 +558,18 @@ impl ExpressionCache {
         }
     }
 
-    /// Subscribes `key` to what `deps` names but signals.
-    fn subscribe_inputs(&mut self, key: Key, deps: &Deps) {
-        for var in &deps.vars {
+    /// Subscribes `key` to `inputs`.
+    fn subscribe_inputs(&mut self, key: Key, inputs: &Inputs<'_>) {
+        for var in inputs.vars {
             self.by_var.entry(var.clone()).or_default().insert(key);
         }
-        for node in &deps.nodes {
+        for node in inputs.nodes {
             self.by_node.entry(*node).or_default().insert(key);
         }
-        if deps.unresolved {
+        if inputs.unresolved {
             self.unresolved.insert(key);
         }
-        for op in &deps.operators {
+        for op in inputs.operators {
             self.by_operator.entry(op.clone()).or_default().insert(key);
         }
     }
@@ -690,13 +732,16 @@ pub fn evaluate(
         },
         Found::Miss => {}
     }
-    let epoch = cache.borrow().epoch;
-    let (result, reads, ns) = compute(expr, context, world);
+    let (epoch, reads) = {
+        let mut cache = cache.borrow_mut();
+        (cache.epoch, std::mem::take(&mut cache.scratch))
+    };
+    let (result, mut reads, ns) = compute(expr, context, world, reads);
     let mut cache = cache.borrow_mut();
     let mut counts = expr.counts.borrow_mut();
     counts.evaluations += 1;
     counts.compute_ns += ns;
-    match result {
+    let result = match result {
         Err(e) => {
             counts.misses += 1;
             cache.totals.misses += 1;
@@ -705,9 +750,9 @@ pub fn evaluate(
             Err(e)
         }
         Ok(value) => {
-            if let Some(why) = reads.volatile {
+            if let Some(why) = &reads.volatile {
                 counts.uncached += 1;
-                counts.volatile = Some((*why).into());
+                counts.volatile = Some((**why).into());
                 cache.totals.uncached += 1;
                 drop(counts);
                 cache.forget(key);
@@ -717,12 +762,15 @@ pub fn evaluate(
                 drop(counts);
                 // Something changed while it ran: what it read may already be out of date.
                 if cache.epoch == epoch {
-                    cache.store(key, expr, value.clone(), reads);
+                    cache.store(key, expr, value.clone(), &mut reads);
                 }
             }
             Ok(value)
         }
-    }
+    };
+    reads.clear();
+    cache.scratch = reads;
+    result
 }
 
 /// Evaluates `expr` without the cache (counted as uncached).
@@ -735,7 +783,7 @@ pub fn evaluate_uncached(
     context: NodeId,
     world: &mut dyn World,
 ) -> Result<Value, SexpError> {
-    let (result, _, ns) = compute(expr, context, world);
+    let (result, _, ns) = compute(expr, context, world, Reads::default());
     let mut counts = expr.counts.borrow_mut();
     counts.evaluations += 1;
     counts.uncached += 1;
@@ -746,16 +794,18 @@ pub fn evaluate_uncached(
     result
 }
 
+/// Runs `expr`, writing what it reads into `reads` (empty).
 fn compute(
     expr: &Compiled,
     context: NodeId,
     world: &mut dyn World,
+    reads: Reads,
 ) -> (Result<Value, SexpError>, Reads, u64) {
     let start = Instant::now();
     let mut eval = Eval {
         world,
         context,
-        reads: Reads::default(),
+        reads,
     };
     let result = expr.run(&mut eval);
     let ns = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);

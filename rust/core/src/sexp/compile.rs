@@ -368,12 +368,13 @@ impl Compiler<'_> {
                 property: property.clone(),
             };
             match watch {
-                Watch::Signals(signals) => {
-                    for signal in signals {
+                Watch::Signals { signal, also } => {
+                    if let Some(also) = also {
                         e.reads
                             .signals
-                            .push((SignalWatch { node, signal }, label.clone()));
+                            .push((SignalWatch { node, signal: also }, label.clone()));
                     }
+                    e.reads.signals.push((SignalWatch { node, signal }, label));
                 }
                 Watch::Check => e.reads.checks.push(Check::Property {
                     node,

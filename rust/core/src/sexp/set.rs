@@ -23,7 +23,7 @@ use rustc_hash::FxHashMap;
 
 use super::cache::{ExpressionCache, Key, evaluate};
 use super::compile::Compiled;
-use super::world::{Check, NodeId, Position, World};
+use super::world::{Check, NodeId, Position, Reader, World, same_text};
 use super::{SexpError, Value};
 
 /// Hears, for a member (its index and expression), its new value or its error.
@@ -150,10 +150,17 @@ impl ExpressionSet {
         world: &mut dyn World,
         report: Report<'_>,
     ) {
-        let member = &self.members[index];
+        let member = &mut self.members[index];
         let key = (member.expr.id, member.context);
         let expr = member.expr.clone();
-        let result = evaluate(cache, &expr, member.context, world);
+        let context = member.context;
+        // The checks it relied on are let go first, so the cache can renew them in place;
+        // their shared reads are kept for the new checks, which usually read the same.
+        let mut held = match std::mem::replace(&mut member.standing, Standing::Unknown) {
+            Standing::Checked { reads, .. } => Some(reads),
+            _ => None,
+        };
+        let result = evaluate(cache, &expr, context, world);
         if cache.borrow().has_watch_changes() {
             world.connect_watches();
         }
@@ -162,12 +169,21 @@ impl ExpressionSet {
             None => Standing::Unknown,
             Some(checks) if checks.is_empty() => Standing::Fresh,
             Some(checks) => Standing::Checked {
-                reads: self.reads.enter(&checks),
+                reads: match held.take() {
+                    Some(ids) if self.reads.serve(&ids, &checks) => ids,
+                    other => {
+                        held = other;
+                        self.reads.enter(&checks, world)
+                    }
+                },
                 checks,
             },
         };
+        if let Some(ids) = held {
+            self.reads.release(&ids);
+        }
         let member = &mut self.members[index];
-        member.stand(standing, &mut self.reads);
+        member.standing = standing;
         match result {
             Ok(value) => {
                 if !member.last.as_ref().is_some_and(|l| l.identical(&value)) {
@@ -244,6 +260,8 @@ enum Reading {
 
 struct Read {
     source: Source,
+    /// The engine side's prepared read of a property, if it has one.
+    reader: Option<Box<dyn Reader>>,
     /// Checks of members using it.
     users: u32,
     /// The set evaluation `reading` was made in.
@@ -261,7 +279,7 @@ struct SharedReads {
 
 impl SharedReads {
     /// The entries for `checks`, made where missing.
-    fn enter(&mut self, checks: &[Check]) -> Box<[u32]> {
+    fn enter(&mut self, checks: &[Check], world: &mut dyn World) -> Box<[u32]> {
         checks
             .iter()
             .map(|check| {
@@ -275,8 +293,13 @@ impl SharedReads {
                     self.reads[id as usize].users += 1;
                     return id;
                 }
+                let reader = match check {
+                    Check::Property { node, property, .. } => world.reader(*node, property),
+                    Check::Position { .. } => None,
+                };
                 let read = Read {
                     source: source.clone(),
+                    reader,
                     users: 1,
                     round: 0,
                     reading: Reading::Value(None),
@@ -297,11 +320,26 @@ impl SharedReads {
             .collect()
     }
 
+    /// Whether the entries `ids` read what `checks` read, in order.
+    fn serve(&self, ids: &[u32], checks: &[Check]) -> bool {
+        ids.len() == checks.len()
+            && ids.iter().zip(checks).all(|(&id, check)| {
+                match (&self.reads[id as usize].source, check) {
+                    (Source::Property(n, p), Check::Property { node, property, .. }) => {
+                        n == node && same_text(p, property)
+                    }
+                    (Source::Position(n), Check::Position { node, .. }) => n == node,
+                    _ => false,
+                }
+            })
+    }
+
     fn release(&mut self, ids: &[u32]) {
         for &id in ids {
             let read = &mut self.reads[id as usize];
             read.users -= 1;
             if read.users == 0 {
+                read.reader = None;
                 self.index.remove(&read.source);
                 self.free.push(id);
             }
@@ -321,11 +359,12 @@ impl SharedReads {
             let read = &mut reads.reads[id as usize];
             if read.round != round {
                 read.round = round;
-                read.reading = match &read.source {
-                    Source::Property(node, property) => {
+                read.reading = match (&read.source, &read.reader) {
+                    (Source::Property(..), Some(reader)) => Reading::Value(reader.read()),
+                    (Source::Property(node, property), None) => {
                         Reading::Value(world.current(*node, property))
                     }
-                    Source::Position(node) => Reading::Position(world.position(*node).ok()),
+                    (Source::Position(node), _) => Reading::Position(world.position(*node).ok()),
                 };
             }
             match (check, &read.reading) {

@@ -20,8 +20,9 @@ pub struct Resolved {
     /// The node at the end, if there is one.
     pub node: Option<NodeId>,
     /// The context node and every node the path passed through, the last found included:
-    /// renaming or removing any of them can change where the path leads.
-    pub chain: Vec<NodeId>,
+    /// renaming or removing any of them can change where the path leads. Shared, so a kept
+    /// answer is handed out without copying.
+    pub chain: Rc<[NodeId]>,
     /// Whether every node involved is inside the scene tree, where the engine side hears of
     /// renames and removals. A result that read an untracked path is not cached.
     pub tracked: bool,
@@ -30,9 +31,12 @@ pub struct Resolved {
 /// How the engine side hears that a property changed.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Watch {
-    /// The node emits one of these signals when it does: `health_changed` or `changed`,
-    /// and the one the expression names with `:on`.
-    Signals(Vec<Rc<str>>),
+    /// The node emits `signal` when it does (`health_changed`, `changed`, or the one the
+    /// expression names with `:on`), and `also` when the expression names one besides.
+    Signals {
+        signal: Rc<str>,
+        also: Option<Rc<str>>,
+    },
     /// No signal tells: the value is read again and compared at the next evaluation.
     Check,
 }
@@ -76,6 +80,13 @@ pub trait World {
     /// The value of `property` now, for a [`Watch::Check`]; `None` when it cannot be read.
     fn current(&mut self, node: NodeId, property: &str) -> Option<Value>;
 
+    /// A way to read `property` of `node` again and again (a value a set checks at each
+    /// evaluation), with what finding the node and the name took kept; `None` when the
+    /// engine side has nothing quicker than [`World::current`].
+    fn reader(&mut self, _node: NodeId, _property: &str) -> Option<Box<dyn Reader>> {
+        None
+    }
+
     /// The global position of a Node2D or Node3D.
     ///
     /// # Errors
@@ -104,11 +115,29 @@ pub trait World {
     fn connect_watches(&mut self) {}
 }
 
+/// A property read prepared by [`World::reader`].
+pub trait Reader {
+    /// The value now, as [`World::current`] would give it.
+    fn read(&self) -> Option<Value>;
+}
+
 /// What a read was, for hints: `Player.health` (built into text only when shown).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Label {
     pub path: Rc<str>,
     pub property: Rc<str>,
+}
+
+impl PartialEq for Label {
+    fn eq(&self, other: &Self) -> bool {
+        same_text(&self.path, &other.path) && same_text(&self.property, &other.property)
+    }
+}
+
+/// Whether two shared strings are equal; the texts are compared only when they are not
+/// the same string (they usually are: one expression's reads share its constants).
+pub fn same_text(a: &Rc<str>, b: &Rc<str>) -> bool {
+    Rc::ptr_eq(a, b) || a == b
 }
 
 impl std::fmt::Display for Label {
@@ -185,10 +214,23 @@ impl Check {
 }
 
 /// A signal of a node a result depends on.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Eq)]
 pub struct SignalWatch {
     pub node: NodeId,
     pub signal: Rc<str>,
+}
+
+impl PartialEq for SignalWatch {
+    fn eq(&self, other: &Self) -> bool {
+        self.node == other.node && same_text(&self.signal, &other.signal)
+    }
+}
+
+impl std::hash::Hash for SignalWatch {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.node.hash(state);
+        self.signal.hash(state);
+    }
 }
 
 /// Everything one evaluation read.
@@ -209,6 +251,45 @@ pub struct Reads {
 }
 
 impl Reads {
+    /// Forgets every read, keeping the room made for them: a record reused for the next
+    /// evaluation allocates nothing.
+    pub fn clear(&mut self) {
+        self.vars.clear();
+        self.nodes.clear();
+        self.unresolved = false;
+        self.signals.clear();
+        self.checks.clear();
+        self.operators.clear();
+        self.volatile = None;
+    }
+
+    /// Sorts and deduplicates the inputs, in place: the form a stored result keeps.
+    pub fn normalize(&mut self) {
+        self.vars.sort_unstable();
+        self.vars.dedup();
+        self.nodes.sort_unstable();
+        self.nodes.dedup();
+        self.operators.sort_unstable();
+        self.operators.dedup();
+        if self.signals.len() > 16 {
+            let mut seen = std::collections::HashSet::new();
+            self.signals.retain(|(w, _)| seen.insert(w.clone()));
+        } else {
+            // The usual few: compared in place, without a set to allocate.
+            let mut i = 0;
+            while i < self.signals.len() {
+                if self.signals[..i]
+                    .iter()
+                    .any(|(w, _)| *w == self.signals[i].0)
+                {
+                    self.signals.remove(i);
+                } else {
+                    i += 1;
+                }
+            }
+        }
+    }
+
     pub fn volatile(&mut self, why: impl Into<Rc<str>>) {
         if self.volatile.is_none() {
             self.volatile = Some(why.into());

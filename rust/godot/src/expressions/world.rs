@@ -7,7 +7,7 @@ use std::rc::Rc;
 use godot::builtin::{GString, NodePath, StringName, VarArray, Variant, VariantType};
 use godot::classes::{Node, Node2D, Node3D, Object, Time};
 use godot::obj::{Gd, Singleton};
-use lua_runtime_core::sexp::{NodeId, Opaque, Position, Resolved, Value, Watch, World};
+use lua_runtime_core::sexp::{NodeId, Opaque, Position, Reader, Resolved, Value, Watch, World};
 
 use super::Implementation;
 use crate::bridge::convert;
@@ -104,7 +104,7 @@ impl GodotWorld<'_> {
         if absolute && names.next() != Some(start.get_name().to_string().as_str()) {
             return Ok(Resolved {
                 node: None,
-                chain,
+                chain: chain.into(),
                 tracked,
             });
         }
@@ -125,7 +125,7 @@ impl GodotWorld<'_> {
         }
         Ok(Resolved {
             node: at.as_ref().map(id_of),
-            chain,
+            chain: chain.into(),
             tracked,
         })
     }
@@ -164,26 +164,22 @@ impl World for GodotWorld<'_> {
                 node.get_class()
             ));
         }
-        let mut signals: Vec<Rc<str>> = Vec::new();
-        if let Some(signal) = self.state.expressions.change_signal(&node, id, base) {
-            signals.push(signal);
-        }
-        if let Some(on) = on {
-            if !object.has_signal(on) {
+        let changed = self.state.expressions.change_signal(&node, id, base);
+        let named = match on {
+            Some(on) if !object.has_signal(on) => {
                 return Err(format!(
                     "node '{}' ({}) has no signal '{on}'",
                     node.get_name(),
                     node.get_class()
                 ));
             }
-            if !signals.iter().any(|s| &**s == on) {
-                signals.push(on.into());
-            }
-        }
-        let watch = if signals.is_empty() {
-            Watch::Check
-        } else {
-            Watch::Signals(signals)
+            Some(on) if changed.as_deref() != Some(on) => Some(Rc::from(on)),
+            _ => None,
+        };
+        let watch = match (changed, named) {
+            (Some(signal), also) => Watch::Signals { signal, also },
+            (None, Some(signal)) => Watch::Signals { signal, also: None },
+            (None, None) => Watch::Check,
         };
         Ok((to_value(&value), watch))
     }
@@ -191,6 +187,16 @@ impl World for GodotWorld<'_> {
     fn current(&mut self, node: NodeId, property: &str) -> Option<Value> {
         let node = self.node(node)?;
         Some(to_value(&read(&node, property)))
+    }
+
+    fn reader(&mut self, id: NodeId, property: &str) -> Option<Box<dyn Reader>> {
+        let node = self.node(id)?;
+        let name = if property.contains(':') {
+            Name::Path(NodePath::from(property))
+        } else {
+            Name::Property(intern_str(property).value.clone())
+        };
+        Some(Box::new(PropertyReader { id, node, name }))
     }
 
     fn position(&mut self, node: NodeId) -> Result<Position, String> {
@@ -269,6 +275,34 @@ impl World for GodotWorld<'_> {
 
     fn connect_watches(&mut self) {
         self.state.expressions.apply_watch_changes();
+    }
+}
+
+/// A property a set checks at each evaluation, read through the node and the name found
+/// once: no lookup by id or by text on the way.
+struct PropertyReader {
+    id: NodeId,
+    node: Gd<Node>,
+    name: Name,
+}
+
+enum Name {
+    Property(StringName),
+    /// A `:` path such as `position:x`.
+    Path(NodePath),
+}
+
+impl Reader for PropertyReader {
+    fn read(&self) -> Option<Value> {
+        // The node is touched only while the engine's object table still maps its id to it.
+        if !crate::bridge::ffi::is_live(self.id, self.node.obj_sys()) {
+            return None;
+        }
+        let value = match &self.name {
+            Name::Property(name) => crate::bridge::ffi::object_get(&self.node, name),
+            Name::Path(path) => self.node.get_indexed(path),
+        };
+        Some(to_value(&value))
     }
 }
 
