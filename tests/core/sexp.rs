@@ -881,3 +881,53 @@ fn differential_cached_results_are_never_stale() {
     // Hidden `hit` edits of hp are only told by `hit`, which the expression trusts.
     assert!(stats.invalidations > 1000, "{stats:?}");
 }
+
+#[test]
+fn a_set_counts_the_members_it_does_not_look_at() {
+    let mut fake = Fake::new(100);
+    let a = fake.add(Some(ROOT), "A");
+    fake.cache.borrow_mut().set_var("a", Value::Int(1));
+    let mut set = ExpressionSet::new();
+    for source in ["(double (var a))", "(< (prop \"A\" \"ammo\") 5)"] {
+        set.add(fake.compile(source).unwrap(), ROOT);
+    }
+    let mut shown = Shown::new();
+    let counts = |fake: &Fake, source: &str| {
+        let stats = fake.cache.borrow().stats();
+        let n = stats.top.iter().find(|c| c.source == source).unwrap();
+        (n.evaluations, n.hits, n.misses)
+    };
+    for _ in 0..10 {
+        evaluate_set(&mut fake, &mut set, &mut shown);
+    }
+    assert_eq!(counts(&fake, "(double (var a))"), (10, 9, 1));
+    assert_eq!(counts(&fake, "(< (prop \"A\" \"ammo\") 5)"), (10, 9, 1));
+    let before = fake.rereads;
+    evaluate_set(&mut fake, &mut set, &mut shown);
+    assert_eq!(
+        fake.rereads,
+        before + 1,
+        "the checked value is read each time"
+    );
+
+    fake.cache.borrow_mut().set_var("a", Value::Int(2));
+    fake.set_prop(a, "ammo", Value::Int(3));
+    assert_eq!(evaluate_set(&mut fake, &mut set, &mut shown), [0, 1]);
+    assert!(matches!(shown[0], Some(Ok(Value::Int(4)))));
+    assert!(matches!(shown[1], Some(Ok(Value::Bool(true)))));
+    assert_eq!(counts(&fake, "(double (var a))"), (12, 10, 2));
+    assert_eq!(counts(&fake, "(< (prop \"A\" \"ammo\") 5)"), (12, 10, 2));
+    let totals = fake.cache.borrow().stats();
+    assert_eq!(
+        (totals.evaluations, totals.hits),
+        (24, 20),
+        "the totals agree"
+    );
+
+    // Counted when the set goes, too.
+    for _ in 0..3 {
+        evaluate_set(&mut fake, &mut set, &mut shown);
+    }
+    drop(set);
+    assert_eq!(counts(&fake, "(double (var a))"), (15, 13, 2));
+}

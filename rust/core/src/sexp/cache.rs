@@ -29,6 +29,7 @@ use lru::LruCache;
 use rustc_hash::{FxBuildHasher, FxHashMap, FxHashSet};
 
 use super::compile::{Compiled, Eval, Strings, compile};
+use super::set::Tally;
 use super::world::{Cause, Check, Label, NodeId, Reads, SignalWatch, World, same_text};
 use super::{SexpError, Value};
 use crate::stats::{ExpressionCounts, ExpressionStats};
@@ -176,6 +177,8 @@ pub struct ExpressionCache {
     log_start: u64,
     /// How far each set has read the log; nothing is logged while there is none.
     readers: Vec<Weak<Cell<u64>>>,
+    /// The hits each set has not counted yet (members it did not look at).
+    tallies: Vec<Weak<RefCell<Tally>>>,
     totals: Totals,
 }
 
@@ -204,6 +207,7 @@ impl ExpressionCache {
             log: Vec::new(),
             log_start: 0,
             readers: Vec::new(),
+            tallies: Vec::new(),
             totals: Totals::default(),
         }
     }
@@ -351,6 +355,23 @@ impl ExpressionCache {
         self.readers.retain(|r| r.strong_count() > 0);
         self.readers.push(Rc::downgrade(&reader));
         reader
+    }
+
+    /// Keeps `tally`, a set's uncounted hits, to count them when statistics are read.
+    pub(super) fn tally(&mut self, tally: Weak<RefCell<Tally>>) {
+        self.tallies.retain(|t| t.strong_count() > 0);
+        self.tallies.push(tally);
+    }
+
+    /// Adds to each expression's counters the hits sets have not counted yet: call before
+    /// reading [`Compiled::counts`] ([`Self::stats`] does). A set being evaluated is
+    /// counted when it finishes.
+    pub fn settle_counts(&self) {
+        for tally in self.tallies.iter().filter_map(Weak::upgrade) {
+            if let Ok(mut tally) = tally.try_borrow_mut() {
+                tally.settle();
+            }
+        }
     }
 
     /// The keys whose results stopped being fresh since log position `seen`, or `None` when
@@ -610,6 +631,7 @@ impl ExpressionCache {
 
     /// The statistics `get_stats()["expressions"]` shows.
     pub fn stats(&self) -> ExpressionStats {
+        self.settle_counts();
         let t = &self.totals;
         let mut exprs: Vec<&Rc<Compiled>> = self.compiled.iter().map(|(_, c)| c).collect();
         exprs.sort_by_key(|c| std::cmp::Reverse(c.counts.borrow().evaluations));

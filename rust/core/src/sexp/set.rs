@@ -6,17 +6,25 @@
 //!   cache's log of stale keys ([`ExpressionCache::stale_since`]) names its key;
 //! - **checked**: fresh as long as some values no signal tells of (a plain property, a
 //!   position) are unchanged. Each such value is read once per evaluation of the set, however
-//!   many members read it, and compared with what each member saw;
+//!   many members read it; only when the reading differs from the last one are the members
+//!   relying on it compared with it;
 //! - **unknown** (never computed, stale, volatile, failed): evaluated through the cache.
 //!
-//! A frame where a few inputs change so costs the members those inputs feed plus one read
-//! per unchecked value, instead of a cache lookup per member.
+//! An evaluation so looks only at the members the log names, the readers of values that
+//! changed, and the members computed the time before (whose checks hold what they read
+//! themselves, not yet compared with the shared readings). The others are not touched: their
+//! hits are counted when they are next looked at, or when statistics are read
+//! ([`ExpressionCache::settle_counts`]). A frame where a few inputs change so costs the
+//! members those inputs feed plus one read per checked value.
 //!
-//! Within one evaluation every member sees the same reading of a checked value (it is read
-//! once); a change made while the set is evaluated (by an operator or a getter) is seen by
-//! the next evaluation.
+//! Members are looked at in the order they were added. Within one evaluation every member
+//! sees the same reading of a checked value (it is read once); a change made while the set
+//! is evaluated (by an operator or a getter) is seen, for members already passed, by the
+//! next evaluation.
 
 use std::cell::{Cell, RefCell};
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::rc::Rc;
 
 use rustc_hash::FxHashMap;
@@ -40,6 +48,11 @@ pub struct ExpressionSet {
     seen: Option<Rc<Cell<u64>>>,
     /// Counts evaluations of the set: a shared read is good for one.
     round: u64,
+    /// The members to look at, smallest index first (each once: [`Member::queued`]).
+    queue: BinaryHeap<Reverse<usize>>,
+    /// Members queued again after their turn, for the next evaluation.
+    later: Vec<usize>,
+    tally: Rc<RefCell<Tally>>,
 }
 
 struct Member {
@@ -48,6 +61,8 @@ struct Member {
     standing: Standing,
     /// The value last reported; `None` before the first and after an error.
     last: Option<Value>,
+    /// Whether it waits in [`ExpressionSet::queue`].
+    queued: bool,
 }
 
 enum Standing {
@@ -58,6 +73,39 @@ enum Standing {
         /// Each check's entry in [`SharedReads`].
         reads: Box<[u32]>,
     },
+}
+
+/// The evaluations of members not looked at, counted later: for each member, its
+/// expression and the last evaluation of the set its counters include.
+#[derive(Default)]
+pub(super) struct Tally {
+    /// The last evaluation of the set completed.
+    round: u64,
+    counted: Vec<(Rc<Compiled>, u64)>,
+}
+
+impl Tally {
+    /// Counts each member's evaluations since it was last counted: a member not looked at
+    /// held its value, a hit.
+    pub(super) fn settle(&mut self) {
+        let round = self.round;
+        for (expr, counted) in &mut self.counted {
+            if *counted < round {
+                let mut counts = expr.counts.borrow_mut();
+                counts.evaluations += round - *counted;
+                counts.hits += round - *counted;
+                *counted = round;
+            }
+        }
+    }
+}
+
+impl Drop for ExpressionSet {
+    fn drop(&mut self) {
+        if let Ok(mut tally) = self.tally.try_borrow_mut() {
+            tally.settle();
+        }
+    }
 }
 
 impl ExpressionSet {
@@ -72,12 +120,18 @@ impl ExpressionSet {
             .entry((expr.id, context))
             .or_default()
             .push(index);
+        self.tally
+            .borrow_mut()
+            .counted
+            .push((expr.clone(), self.round));
         self.members.push(Member {
             expr,
             context,
             standing: Standing::Unknown,
             last: None,
+            queued: false,
         });
+        self.queue(index);
         index
     }
 
@@ -104,17 +158,35 @@ impl ExpressionSet {
         report: Report<'_>,
     ) {
         self.round += 1;
+        let round = self.round;
         if self.seen.is_none() {
-            self.seen = Some(cache.borrow_mut().log_reader());
+            let mut cache = cache.borrow_mut();
+            self.seen = Some(cache.log_reader());
+            cache.tally(Rc::downgrade(&self.tally));
         }
         self.take_stale(&cache.borrow(), None);
-        let mut hits = 0;
-        for index in 0..self.members.len() {
-            let member = &self.members[index];
+        let (members, queue) = (&mut self.members, &mut self.queue);
+        self.reads.refresh(round, world, &mut |index| {
+            enqueue(members, queue, index);
+        });
+        // A getter may have changed what members read.
+        self.take_stale(&cache.borrow(), None);
+        let mut computed = 0;
+        let mut cursor = 0;
+        while let Some(Reverse(index)) = self.queue.pop() {
+            if index < cursor {
+                // Queued again after its turn (by a change made while the set runs).
+                self.later.push(index);
+                continue;
+            }
+            cursor = index + 1;
+            let member = &mut self.members[index];
+            member.queued = false;
+            let behind = self.tally.borrow_mut().look_at(index, round);
             let held = match &member.standing {
                 Standing::Fresh => true,
                 Standing::Checked { checks, reads } => {
-                    match self.reads.failing(checks, reads, self.round, world) {
+                    match self.reads.failing(checks, reads, round) {
                         None => true,
                         Some(check) => {
                             let key = (member.expr.id, member.context);
@@ -127,19 +199,35 @@ impl ExpressionSet {
             };
             if held {
                 let mut counts = member.expr.counts.borrow_mut();
-                counts.evaluations += 1;
-                counts.hits += 1;
-                hits += 1;
-                // A getter read for a check may have changed what other members read.
-                if matches!(member.standing, Standing::Checked { .. }) {
-                    drop(counts);
-                    self.take_stale(&cache.borrow(), None);
-                }
+                counts.evaluations += behind + 1;
+                counts.hits += behind + 1;
                 continue;
             }
+            if behind > 0 {
+                let mut counts = member.expr.counts.borrow_mut();
+                counts.evaluations += behind;
+                counts.hits += behind;
+            }
+            computed += 1;
             self.compute(index, cache, world, report);
+            // Looked at next time: an unknown standing is computed again, and checks hold
+            // what the member read itself, not yet compared with the shared readings.
+            if !matches!(self.members[index].standing, Standing::Fresh) {
+                self.queue(index);
+            }
         }
-        cache.borrow_mut().count_hits(hits);
+        for index in self.later.drain(..) {
+            self.queue.push(Reverse(index));
+        }
+        self.tally.borrow_mut().round = round;
+        cache
+            .borrow_mut()
+            .count_hits((self.members.len() - computed) as u64);
+    }
+
+    /// Queues member `index` to be looked at.
+    fn queue(&mut self, index: usize) {
+        enqueue(&mut self.members, &mut self.queue, index);
     }
 
     /// Evaluates member `index` through the cache and records where the cache stands on it.
@@ -173,14 +261,14 @@ impl ExpressionSet {
                     Some(ids) if self.reads.serve(&ids, &checks) => ids,
                     other => {
                         held = other;
-                        self.reads.enter(&checks, world)
+                        self.reads.enter(&checks, index, world)
                     }
                 },
                 checks,
             },
         };
         if let Some(ids) = held {
-            self.reads.release(&ids);
+            self.reads.release(&ids, index);
         }
         let member = &mut self.members[index];
         member.standing = standing;
@@ -200,8 +288,8 @@ impl ExpressionSet {
         self.take_stale(&cache.borrow(), Some((key, index)));
     }
 
-    /// Marks the members whose results went stale since the log was last read; `except`
-    /// is a member (with its key) whose standing is already known.
+    /// Marks the members whose results went stale since the log was last read, and queues
+    /// them; `except` is a member (with its key) whose standing is already known.
     fn take_stale(&mut self, cache: &ExpressionCache, except: Option<(Key, usize)>) {
         let Some(seen) = &self.seen else {
             return;
@@ -213,9 +301,9 @@ impl ExpressionSet {
         let stale = cache.stale_since(seen.get());
         seen.set(end);
         let Some(keys) = stale else {
-            for (index, member) in self.members.iter_mut().enumerate() {
+            for index in 0..self.members.len() {
                 if except.is_none_or(|(_, i)| i != index) {
-                    member.stand(Standing::Unknown, &mut self.reads);
+                    self.forget(index);
                 }
             }
             return;
@@ -226,22 +314,45 @@ impl ExpressionSet {
             };
             for &index in indexes {
                 if except != Some((*key, index)) {
-                    self.members[index].stand(Standing::Unknown, &mut self.reads);
+                    let member = &mut self.members[index];
+                    if let Standing::Checked { reads: ids, .. } =
+                        std::mem::replace(&mut member.standing, Standing::Unknown)
+                    {
+                        self.reads.release(&ids, index);
+                    }
+                    enqueue(&mut self.members, &mut self.queue, index);
                 }
             }
         }
     }
+
+    /// Member `index` must be computed again.
+    fn forget(&mut self, index: usize) {
+        if let Standing::Checked { reads: ids, .. } =
+            std::mem::replace(&mut self.members[index].standing, Standing::Unknown)
+        {
+            self.reads.release(&ids, index);
+        }
+        self.queue(index);
+    }
 }
 
-impl Member {
-    /// Records where the cache stands on this member, releasing the shared reads of the
-    /// checks it relied on before.
-    fn stand(&mut self, standing: Standing, reads: &mut SharedReads) {
-        if let Standing::Checked { reads: ids, .. } =
-            std::mem::replace(&mut self.standing, standing)
-        {
-            reads.release(&ids);
-        }
+fn enqueue(members: &mut [Member], queue: &mut BinaryHeap<Reverse<usize>>, index: usize) {
+    let member = &mut members[index];
+    if !member.queued {
+        member.queued = true;
+        queue.push(Reverse(index));
+    }
+}
+
+impl Tally {
+    /// Member `index` is looked at in evaluation `round`: the evaluations before it not
+    /// yet counted (it held in each), and it is counted up to `round` from now on.
+    fn look_at(&mut self, index: usize, round: u64) -> u64 {
+        let counted = &mut self.counted[index].1;
+        let behind = (round - 1).saturating_sub(*counted);
+        *counted = round;
+        behind
     }
 }
 
@@ -258,18 +369,41 @@ enum Reading {
     Position(Option<Position>),
 }
 
+impl Reading {
+    fn same(&self, other: &Reading) -> bool {
+        match (self, other) {
+            (Reading::Value(Some(a)), Reading::Value(Some(b))) => a.identical(b),
+            (Reading::Value(None), Reading::Value(None)) => true,
+            (Reading::Position(a), Reading::Position(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
 struct Read {
     source: Source,
     /// The engine side's prepared read of a property, if it has one.
     reader: Option<Box<dyn Reader>>,
-    /// Checks of members using it.
-    users: u32,
-    /// The set evaluation `reading` was made in.
+    /// The members whose checks use it (a member once per check).
+    users: Vec<usize>,
+    /// The set evaluation `reading` was made in; 0 before the first.
     round: u64,
     reading: Reading,
 }
 
-/// The values checks read, each read at most once per evaluation of the set.
+impl Read {
+    fn take_reading(&self, world: &mut dyn World) -> Reading {
+        match (&self.source, &self.reader) {
+            (Source::Property(..), Some(reader)) => Reading::Value(reader.read()),
+            (Source::Property(node, property), None) => {
+                Reading::Value(world.current(*node, property))
+            }
+            (Source::Position(node), _) => Reading::Position(world.position(*node).ok()),
+        }
+    }
+}
+
+/// The values checks read, each read once per evaluation of the set.
 #[derive(Default)]
 struct SharedReads {
     reads: Vec<Read>,
@@ -278,8 +412,8 @@ struct SharedReads {
 }
 
 impl SharedReads {
-    /// The entries for `checks`, made where missing.
-    fn enter(&mut self, checks: &[Check], world: &mut dyn World) -> Box<[u32]> {
+    /// The entries for the checks of member `user`, made where missing.
+    fn enter(&mut self, checks: &[Check], user: usize, world: &mut dyn World) -> Box<[u32]> {
         checks
             .iter()
             .map(|check| {
@@ -290,7 +424,7 @@ impl SharedReads {
                     Check::Position { node, .. } => Source::Position(*node),
                 };
                 if let Some(&id) = self.index.get(&source) {
-                    self.reads[id as usize].users += 1;
+                    self.reads[id as usize].users.push(user);
                     return id;
                 }
                 let reader = match check {
@@ -300,7 +434,7 @@ impl SharedReads {
                 let read = Read {
                     source: source.clone(),
                     reader,
-                    users: 1,
+                    users: vec![user],
                     round: 0,
                     reading: Reading::Value(None),
                 };
@@ -334,11 +468,14 @@ impl SharedReads {
             })
     }
 
-    fn release(&mut self, ids: &[u32]) {
+    /// Member `user` no longer uses the entries `ids`.
+    fn release(&mut self, ids: &[u32], user: usize) {
         for &id in ids {
             let read = &mut self.reads[id as usize];
-            read.users -= 1;
-            if read.users == 0 {
+            if let Some(at) = read.users.iter().position(|&u| u == user) {
+                read.users.swap_remove(at);
+            }
+            if read.users.is_empty() {
                 read.reader = None;
                 self.index.remove(&read.source);
                 self.free.push(id);
@@ -346,26 +483,33 @@ impl SharedReads {
         }
     }
 
-    /// The first of `checks` that no longer holds, reading what this round has not read
-    /// yet.
-    fn failing<'c>(
-        &mut self,
-        checks: &'c [Check],
-        ids: &[u32],
-        round: u64,
-        world: &mut dyn World,
-    ) -> Option<&'c Check> {
-        let holds = |reads: &mut Self, check: &Check, id: u32, world: &mut dyn World| {
-            let read = &mut reads.reads[id as usize];
+    /// Reads every value in use, once for evaluation `round`; `changed` hears of the users
+    /// of each whose reading differs from the last.
+    fn refresh(&mut self, round: u64, world: &mut dyn World, changed: &mut dyn FnMut(usize)) {
+        for read in &mut self.reads {
+            if read.users.is_empty() || read.round == round {
+                continue;
+            }
+            let now = read.take_reading(world);
+            let same = read.round != 0 && now.same(&read.reading);
+            read.reading = now;
+            read.round = round;
+            if !same {
+                for &user in &read.users {
+                    changed(user);
+                }
+            }
+        }
+    }
+
+    /// The first of `checks` that no longer holds by the readings of evaluation `round`.
+    fn failing<'c>(&self, checks: &'c [Check], ids: &[u32], round: u64) -> Option<&'c Check> {
+        let holds = |check: &Check, id: u32| {
+            let read = &self.reads[id as usize];
             if read.round != round {
-                read.round = round;
-                read.reading = match (&read.source, &read.reader) {
-                    (Source::Property(..), Some(reader)) => Reading::Value(reader.read()),
-                    (Source::Property(node, property), None) => {
-                        Reading::Value(world.current(*node, property))
-                    }
-                    (Source::Position(node), _) => Reading::Position(world.position(*node).ok()),
-                };
+                // Not read this evaluation (it cannot happen to a member still waiting its
+                // turn): computing again is always right.
+                return false;
             }
             match (check, &read.reading) {
                 (Check::Property { value, .. }, Reading::Value(Some(now))) => now.identical(value),
@@ -376,7 +520,7 @@ impl SharedReads {
         checks
             .iter()
             .zip(ids)
-            .find(|(check, id)| !holds(self, check, **id, world))
+            .find(|(check, id)| !holds(check, **id))
             .map(|(check, _)| check)
     }
 }

@@ -45,6 +45,13 @@ impl LuaExpression {
     /// `invalidations`, `compute_us`.
     #[func]
     fn get_stats(&self) -> VarDictionary {
+        // Hits of sets that did not look at their members are counted now.
+        if let Some(cache) = state::get()
+            .as_ref()
+            .and_then(|s| s.expressions.cache.try_borrow().ok())
+        {
+            cache.settle_counts();
+        }
         let n = self.compiled.counts.borrow();
         let mut d = VarDictionary::new();
         d.set("evaluations", n.evaluations as i64);
