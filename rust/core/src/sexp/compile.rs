@@ -351,6 +351,8 @@ impl Compiler<'_> {
         };
         let path = self.node(&args[0])?;
         let property = self.node(&args[1])?;
+        // The usual `(prop "Player" "health")`: the engine side may keep where it leads.
+        let constant = on.is_none() && matches!((&path, &property), (Op::Const(_), Op::Const(_)));
         Ok(Op::Dyn(Box::new(move |e| {
             let path = text(path.run(e)?, "prop", "a node path", pos)?;
             let property = text(property.run(e)?, "prop", "a property name", pos)?;
@@ -358,11 +360,21 @@ impl Compiler<'_> {
                 Some(op) => Some(text(op.run(e)?, "prop", "a signal name", pos)?),
                 None => None,
             };
-            let node = find(e, &path, pos)?;
-            let (value, watch) = e
-                .world
-                .property(node, &property, on.as_deref())
-                .map_err(|m| eval_error(m, pos))?;
+            let (node, read) = if constant {
+                let (resolved, read) = e
+                    .world
+                    .resolve_property(e.context, &path, &property)
+                    .map_err(|m| eval_error(m, pos))?;
+                e.reads.path(&resolved);
+                match (resolved.node, read) {
+                    (Some(node), Some(read)) => (node, read),
+                    _ => return Err(eval_error(format!("no node at '{path}'"), pos)),
+                }
+            } else {
+                let node = find(e, &path, pos)?;
+                (node, e.world.property(node, &property, on.as_deref()))
+            };
+            let (value, watch) = read.map_err(|m| eval_error(m, pos))?;
             let label = Label {
                 path: path.clone(),
                 property: property.clone(),

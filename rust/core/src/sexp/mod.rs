@@ -23,7 +23,9 @@ pub use cache::{ExpressionCache, WatchChange, evaluate, evaluate_uncached};
 pub use compile::Compiled;
 pub use set::ExpressionSet;
 pub use value::{Opaque, Value};
-pub use world::{Cause, NodeId, Position, Reader, Resolved, SignalWatch, Watch, World};
+pub use world::{
+    Cause, NodeId, Position, PropertyRead, Reader, Resolved, SignalWatch, Watch, World,
+};
 
 /// A problem with an expression, with the line and column where it is.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -77,6 +77,26 @@ pub trait World {
         on: Option<&str>,
     ) -> Result<(Value, Watch), String>;
 
+    /// Where `path` from `context` leads and, when it leads to a node, its `property`: what
+    /// [`World::resolve`] then [`World::property`] answer, asked at once for a path and a
+    /// property that are constants of the expression (the same strings at each evaluation),
+    /// so the engine side may answer from what it kept.
+    ///
+    /// # Errors
+    /// As [`World::resolve`]; the property's own error is in the answer.
+    fn resolve_property(
+        &mut self,
+        context: NodeId,
+        path: &Rc<str>,
+        property: &Rc<str>,
+    ) -> Result<(Resolved, Option<PropertyRead>), String> {
+        let resolved = self.resolve(context, path)?;
+        let read = resolved
+            .node
+            .map(|node| self.property(node, property, None));
+        Ok((resolved, read))
+    }
+
     /// The value of `property` now, for a [`Watch::Check`]; `None` when it cannot be read.
     fn current(&mut self, node: NodeId, property: &str) -> Option<Value>;
 
@@ -114,6 +134,10 @@ pub trait World {
     /// A set calls it after each member it computes, before anything else runs.
     fn connect_watches(&mut self) {}
 }
+
+/// What [`World::property`] answers: the value and how its changes are told, or why it
+/// cannot be read.
+pub type PropertyRead = Result<(Value, Watch), String>;
 
 /// A property read prepared by [`World::reader`].
 pub trait Reader {

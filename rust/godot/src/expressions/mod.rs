@@ -140,6 +140,7 @@ impl Expressions {
                     if let Ok(mut known) = expressions.change_signals.try_borrow_mut() {
                         known.by_node.remove(&node);
                     }
+                    expressions.paths.script_changed();
                     if let Ok(mut cache) = expressions.cache.try_borrow_mut() {
                         cache.script_changed(node);
                     }

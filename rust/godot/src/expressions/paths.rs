@@ -10,17 +10,47 @@
 //! Adding a node cannot change where a path that led somewhere leads: siblings' names are
 //! unique, so the new node gets a name of its own. Only paths whose nodes are all in the
 //! tree are kept, since the tree's signals tell of nothing else.
+//!
+//! For the usual `(prop "Player" "health")`, whose path and property are constants of the
+//! expression, the whole read is kept with the path ([`Access`]): the node, the interned
+//! name and the signal that tells of the property's changes, found by one lookup. Accesses
+//! go with the paths, and all of them when any node's script changes (its signals may).
 
 use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 
-use lua_runtime_core::sexp::{NodeId, Resolved};
+use lua_runtime_core::sexp::{NodeId, Resolved, Watch};
 use rustc_hash::{FxHashMap, FxHashSet};
+
+use super::world::PropertyReader;
 
 /// Answers kept at most; past that they are dropped all at once.
 const KEPT: usize = 8192;
 
 /// Answers by context node, then path text.
 type Answers = FxHashMap<NodeId, FxHashMap<Box<str>, Resolved>>;
+
+/// A constant path and property of an expression, by context node and the addresses of
+/// the two strings (kept alive by the [`Access`], so no other string takes them).
+type AccessKey = (NodeId, usize, usize);
+
+/// Where a constant `(prop path property)` leads from a context node, and how to read it:
+/// one lookup instead of one for the path, the node, the name and the change signal.
+pub struct Access {
+    pub resolved: Resolved,
+    pub reader: PropertyReader,
+    pub watch: Watch,
+    /// The strings whose addresses key it.
+    keys: (Rc<str>, Rc<str>),
+}
+
+fn access_key(context: NodeId, path: &Rc<str>, property: &Rc<str>) -> AccessKey {
+    (
+        context,
+        Rc::as_ptr(path).cast::<u8>() as usize,
+        Rc::as_ptr(property).cast::<u8>() as usize,
+    )
+}
 
 #[derive(Default)]
 pub struct Paths {
@@ -30,6 +60,9 @@ pub struct Paths {
     nowhere: RefCell<Answers>,
     /// Every node on a kept path (the context node included).
     on_paths: RefCell<FxHashSet<NodeId>>,
+    /// Constant property reads along found paths (dropped with them, and when any node's
+    /// script changes: the signal that tells of a property's change may differ).
+    accesses: RefCell<FxHashMap<AccessKey, Rc<Access>>>,
     count: Cell<usize>,
     /// Counts changes to the tree, so an answer found while one happened is not kept.
     generation: Cell<u64>,
@@ -45,6 +78,58 @@ impl Paths {
             .and_then(|paths| paths.get(path))
             .or_else(|| nowhere.get(&context).and_then(|paths| paths.get(path)))
             .cloned()
+    }
+
+    /// The kept access for `(prop path property)` from `context`, if there is one.
+    pub fn access(
+        &self,
+        context: NodeId,
+        path: &Rc<str>,
+        property: &Rc<str>,
+    ) -> Option<Rc<Access>> {
+        self.accesses
+            .borrow()
+            .get(&access_key(context, path, property))
+            .cloned()
+    }
+
+    /// Keeps how `(prop path property)` from `context` was read, unless the tree changed
+    /// since `generation` or a node on the path is outside the tree.
+    #[allow(clippy::too_many_arguments)]
+    pub fn keep_access(
+        &self,
+        generation: u64,
+        context: NodeId,
+        path: &Rc<str>,
+        property: &Rc<str>,
+        resolved: &Resolved,
+        reader: PropertyReader,
+        watch: &Watch,
+    ) {
+        if generation != self.generation.get() || !resolved.tracked || resolved.node.is_none() {
+            return;
+        }
+        if self.count.get() >= KEPT {
+            self.clear();
+        }
+        self.on_paths
+            .borrow_mut()
+            .extend(resolved.chain.iter().copied());
+        let access = Access {
+            resolved: resolved.clone(),
+            reader,
+            watch: watch.clone(),
+            keys: (path.clone(), property.clone()),
+        };
+        let key = access_key(context, &access.keys.0, &access.keys.1);
+        self.accesses.borrow_mut().insert(key, Rc::new(access));
+        self.count.set(self.count.get() + 1);
+    }
+
+    /// A node's script changed: which signal tells of a property's changes may differ.
+    pub fn script_changed(&self) {
+        let dropped = std::mem::take(&mut *self.accesses.borrow_mut()).len();
+        self.count.set(self.count.get().saturating_sub(dropped));
     }
 
     /// The tree's generation now: pass it to [`Paths::keep`] with the answer found after.
@@ -102,6 +187,9 @@ impl Paths {
         self.found.borrow_mut().clear();
         self.nowhere.borrow_mut().clear();
         self.on_paths.borrow_mut().clear();
+        // Taken out first: dropping an access drops a node handle and strings, no code runs,
+        // but nothing is borrowed meanwhile either way.
+        drop(std::mem::take(&mut *self.accesses.borrow_mut()));
         self.count.set(0);
     }
 

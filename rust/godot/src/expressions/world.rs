@@ -7,7 +7,9 @@ use std::rc::Rc;
 use godot::builtin::{GString, NodePath, StringName, VarArray, Variant, VariantType};
 use godot::classes::{Node, Node2D, Node3D, Object, Time};
 use godot::obj::{Gd, Singleton};
-use lua_runtime_core::sexp::{NodeId, Opaque, Position, Reader, Resolved, Value, Watch, World};
+use lua_runtime_core::sexp::{
+    NodeId, Opaque, Position, PropertyRead, Reader, Resolved, Value, Watch, World,
+};
 
 use super::Implementation;
 use crate::bridge::convert;
@@ -191,12 +193,44 @@ impl World for GodotWorld<'_> {
 
     fn reader(&mut self, id: NodeId, property: &str) -> Option<Box<dyn Reader>> {
         let node = self.node(id)?;
-        let name = if property.contains(':') {
-            Name::Path(NodePath::from(property))
-        } else {
-            Name::Property(intern_str(property).value.clone())
+        Some(Box::new(PropertyReader::new(id, node, property)))
+    }
+
+    fn resolve_property(
+        &mut self,
+        context: NodeId,
+        path: &Rc<str>,
+        property: &Rc<str>,
+    ) -> Result<(Resolved, Option<PropertyRead>), String> {
+        if !self.kept_paths {
+            let resolved = self.follow(context, path)?;
+            let read = resolved
+                .node
+                .map(|node| self.property(node, property, None));
+            return Ok((resolved, read));
+        }
+        let paths = &self.state.expressions.paths;
+        if let Some(access) = paths.access(context, path, property)
+            && let Some(value) = access.reader.read()
+        {
+            return Ok((
+                access.resolved.clone(),
+                Some(Ok((value, access.watch.clone()))),
+            ));
+        }
+        let generation = paths.generation();
+        let resolved = self.resolve(context, path)?;
+        let Some(id) = resolved.node else {
+            return Ok((resolved, None));
         };
-        Some(Box::new(PropertyReader { id, node, name }))
+        let read = self.property(id, property, None);
+        if let (Ok((_, watch)), Some(node)) = (&read, self.node(id)) {
+            let reader = PropertyReader::new(id, node, property);
+            paths.keep_access(
+                generation, context, path, property, &resolved, reader, watch,
+            );
+        }
+        Ok((resolved, Some(read)))
     }
 
     fn position(&mut self, node: NodeId) -> Result<Position, String> {
@@ -278,12 +312,23 @@ impl World for GodotWorld<'_> {
     }
 }
 
-/// A property a set checks at each evaluation, read through the node and the name found
-/// once: no lookup by id or by text on the way.
-struct PropertyReader {
+/// A property read again and again (a set's check, a kept access), through the node and
+/// the name found once: no lookup by id or by text on the way.
+pub struct PropertyReader {
     id: NodeId,
     node: Gd<Node>,
     name: Name,
+}
+
+impl PropertyReader {
+    fn new(id: NodeId, node: Gd<Node>, property: &str) -> Self {
+        let name = if property.contains(':') {
+            Name::Path(NodePath::from(property))
+        } else {
+            Name::Property(intern_str(property).value.clone())
+        };
+        PropertyReader { id, node, name }
+    }
 }
 
 enum Name {
