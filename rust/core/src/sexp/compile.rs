@@ -13,7 +13,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use super::parse::{Form, Node, Pos, parse};
-use super::world::{Cause, Check, Label, NodeId, Reads, SignalWatch, Watch, World};
+use super::world::{Cause, Check, Label, NodeId, Reads, Resolved, SignalWatch, Watch, World};
 use super::{SexpError, Value};
 
 /// One evaluation in progress.
@@ -365,11 +365,9 @@ impl Compiler<'_> {
                     .world
                     .resolve_property(e.context, &path, &property)
                     .map_err(|m| eval_error(m, pos))?;
-                e.reads.path(&resolved);
-                match (resolved.node, read) {
-                    (Some(node), Some(read)) => (node, read),
-                    _ => return Err(eval_error(format!("no node at '{path}'"), pos)),
-                }
+                let node = reached(e, &resolved, &path, pos)?;
+                let read = read.ok_or_else(|| eval_error(format!("no node at '{path}'"), pos))?;
+                (node, read)
             } else {
                 let node = find(e, &path, pos)?;
                 (node, e.world.property(node, &property, on.as_deref()))
@@ -444,7 +442,17 @@ fn find(e: &mut Eval<'_>, path: &str, pos: Pos) -> Result<NodeId, SexpError> {
         .world
         .resolve(e.context, path)
         .map_err(|m| eval_error(m, pos))?;
-    e.reads.path(&resolved);
+    reached(e, &resolved, path, pos)
+}
+
+/// Records `resolved` (where `path` led) as read; the node it reached.
+fn reached(
+    e: &mut Eval<'_>,
+    resolved: &Resolved,
+    path: &str,
+    pos: Pos,
+) -> Result<NodeId, SexpError> {
+    e.reads.path(resolved);
     resolved
         .node
         .ok_or_else(|| eval_error(format!("no node at '{path}'"), pos))

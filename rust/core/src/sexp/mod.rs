@@ -25,6 +25,7 @@ pub use set::ExpressionSet;
 pub use value::{Opaque, Value};
 pub use world::{
     Cause, NodeId, Position, PropertyRead, Reader, Resolved, SignalWatch, Watch, World,
+    resolve_then_read,
 };
 
 /// A problem with an expression, with the line and column where it is.

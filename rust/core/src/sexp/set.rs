@@ -90,13 +90,26 @@ impl Tally {
     pub(super) fn settle(&mut self) {
         let round = self.round;
         for (expr, counted) in &mut self.counted {
-            if *counted < round {
-                let mut counts = expr.counts.borrow_mut();
-                counts.evaluations += round - *counted;
-                counts.hits += round - *counted;
-                *counted = round;
-            }
+            count_hits_up_to(expr, counted, round);
         }
+    }
+
+    /// Member `index` is looked at in evaluation `round`: the evaluations before, in which
+    /// it was not (it held in each), are counted; this one its caller counts.
+    fn look_at(&mut self, index: usize, round: u64) {
+        let (expr, counted) = &mut self.counted[index];
+        count_hits_up_to(expr, counted, round - 1);
+        *counted = round;
+    }
+}
+
+/// Counts a hit of `expr` for each evaluation after `counted` up to `round`.
+fn count_hits_up_to(expr: &Compiled, counted: &mut u64, round: u64) {
+    if *counted < round {
+        let mut counts = expr.counts.borrow_mut();
+        counts.evaluations += round - *counted;
+        counts.hits += round - *counted;
+        *counted = round;
     }
 }
 
@@ -182,7 +195,7 @@ impl ExpressionSet {
             cursor = index + 1;
             let member = &mut self.members[index];
             member.queued = false;
-            let behind = self.tally.borrow_mut().look_at(index, round);
+            self.tally.borrow_mut().look_at(index, round);
             let held = match &member.standing {
                 Standing::Fresh => true,
                 Standing::Checked { checks, reads } => {
@@ -199,14 +212,9 @@ impl ExpressionSet {
             };
             if held {
                 let mut counts = member.expr.counts.borrow_mut();
-                counts.evaluations += behind + 1;
-                counts.hits += behind + 1;
+                counts.evaluations += 1;
+                counts.hits += 1;
                 continue;
-            }
-            if behind > 0 {
-                let mut counts = member.expr.counts.borrow_mut();
-                counts.evaluations += behind;
-                counts.hits += behind;
             }
             computed += 1;
             self.compute(index, cache, world, report);
@@ -303,7 +311,7 @@ impl ExpressionSet {
         let Some(keys) = stale else {
             for index in 0..self.members.len() {
                 if except.is_none_or(|(_, i)| i != index) {
-                    self.forget(index);
+                    forget(&mut self.members, &mut self.reads, &mut self.queue, index);
                 }
             }
             return;
@@ -314,27 +322,26 @@ impl ExpressionSet {
             };
             for &index in indexes {
                 if except != Some((*key, index)) {
-                    let member = &mut self.members[index];
-                    if let Standing::Checked { reads: ids, .. } =
-                        std::mem::replace(&mut member.standing, Standing::Unknown)
-                    {
-                        self.reads.release(&ids, index);
-                    }
-                    enqueue(&mut self.members, &mut self.queue, index);
+                    forget(&mut self.members, &mut self.reads, &mut self.queue, index);
                 }
             }
         }
     }
+}
 
-    /// Member `index` must be computed again.
-    fn forget(&mut self, index: usize) {
-        if let Standing::Checked { reads: ids, .. } =
-            std::mem::replace(&mut self.members[index].standing, Standing::Unknown)
-        {
-            self.reads.release(&ids, index);
-        }
-        self.queue(index);
+/// Member `index` must be computed again: its shared reads are let go and it is queued.
+fn forget(
+    members: &mut [Member],
+    reads: &mut SharedReads,
+    queue: &mut BinaryHeap<Reverse<usize>>,
+    index: usize,
+) {
+    if let Standing::Checked { reads: ids, .. } =
+        std::mem::replace(&mut members[index].standing, Standing::Unknown)
+    {
+        reads.release(&ids, index);
     }
+    enqueue(members, queue, index);
 }
 
 fn enqueue(members: &mut [Member], queue: &mut BinaryHeap<Reverse<usize>>, index: usize) {
@@ -342,17 +349,6 @@ fn enqueue(members: &mut [Member], queue: &mut BinaryHeap<Reverse<usize>>, index
     if !member.queued {
         member.queued = true;
         queue.push(Reverse(index));
-    }
-}
-
-impl Tally {
-    /// Member `index` is looked at in evaluation `round`: the evaluations before it not
-    /// yet counted (it held in each), and it is counted up to `round` from now on.
-    fn look_at(&mut self, index: usize, round: u64) -> u64 {
-        let counted = &mut self.counted[index].1;
-        let behind = (round - 1).saturating_sub(*counted);
-        *counted = round;
-        behind
     }
 }
 

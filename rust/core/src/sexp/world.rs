@@ -90,11 +90,7 @@ pub trait World {
         path: &Rc<str>,
         property: &Rc<str>,
     ) -> Result<(Resolved, Option<PropertyRead>), String> {
-        let resolved = self.resolve(context, path)?;
-        let read = resolved
-            .node
-            .map(|node| self.property(node, property, None));
-        Ok((resolved, read))
+        resolve_then_read(self, context, path, property)
     }
 
     /// The value of `property` now, for a [`Watch::Check`]; `None` when it cannot be read.
@@ -133,6 +129,24 @@ pub trait World {
     /// ([`ExpressionCache::take_watch_changes`](super::ExpressionCache::take_watch_changes)).
     /// A set calls it after each member it computes, before anything else runs.
     fn connect_watches(&mut self) {}
+}
+
+/// [`World::resolve`], then [`World::property`] of the node reached: what
+/// [`World::resolve_property`] answers when nothing was kept.
+///
+/// # Errors
+/// As [`World::resolve`].
+pub fn resolve_then_read<W: World + ?Sized>(
+    world: &mut W,
+    context: NodeId,
+    path: &str,
+    property: &str,
+) -> Result<(Resolved, Option<PropertyRead>), String> {
+    let resolved = world.resolve(context, path)?;
+    let read = resolved
+        .node
+        .map(|node| world.property(node, property, None));
+    Ok((resolved, read))
 }
 
 /// What [`World::property`] answers: the value and how its changes are told, or why it

@@ -44,6 +44,23 @@ pub struct Access {
     keys: (Rc<str>, Rc<str>),
 }
 
+impl Access {
+    pub fn new(
+        path: &Rc<str>,
+        property: &Rc<str>,
+        resolved: &Resolved,
+        reader: PropertyReader,
+        watch: &Watch,
+    ) -> Self {
+        Access {
+            resolved: resolved.clone(),
+            reader,
+            watch: watch.clone(),
+            keys: (path.clone(), property.clone()),
+        }
+    }
+}
+
 fn access_key(context: NodeId, path: &Rc<str>, property: &Rc<str>) -> AccessKey {
     (
         context,
@@ -93,43 +110,24 @@ impl Paths {
             .cloned()
     }
 
-    /// Keeps how `(prop path property)` from `context` was read, unless the tree changed
-    /// since `generation` or a node on the path is outside the tree.
-    #[allow(clippy::too_many_arguments)]
-    pub fn keep_access(
-        &self,
-        generation: u64,
-        context: NodeId,
-        path: &Rc<str>,
-        property: &Rc<str>,
-        resolved: &Resolved,
-        reader: PropertyReader,
-        watch: &Watch,
-    ) {
+    /// Keeps `access`, how its `(prop path property)` from `context` was read, unless the
+    /// tree changed since `generation` or a node on the path is outside the tree.
+    pub fn keep_access(&self, generation: u64, context: NodeId, access: Access) {
+        let resolved = &access.resolved;
         if generation != self.generation.get() || !resolved.tracked || resolved.node.is_none() {
             return;
         }
-        if self.count.get() >= KEPT {
-            self.clear();
-        }
-        self.on_paths
-            .borrow_mut()
-            .extend(resolved.chain.iter().copied());
-        let access = Access {
-            resolved: resolved.clone(),
-            reader,
-            watch: watch.clone(),
-            keys: (path.clone(), property.clone()),
-        };
+        self.make_room(resolved);
         let key = access_key(context, &access.keys.0, &access.keys.1);
         self.accesses.borrow_mut().insert(key, Rc::new(access));
-        self.count.set(self.count.get() + 1);
     }
 
     /// A node's script changed: which signal tells of a property's changes may differ.
     pub fn script_changed(&self) {
-        let dropped = std::mem::take(&mut *self.accesses.borrow_mut()).len();
-        self.count.set(self.count.get().saturating_sub(dropped));
+        let mut accesses = self.accesses.borrow_mut();
+        self.count
+            .set(self.count.get().saturating_sub(accesses.len()));
+        accesses.clear();
     }
 
     /// The tree's generation now: pass it to [`Paths::keep`] with the answer found after.
@@ -143,12 +141,7 @@ impl Paths {
         if generation != self.generation.get() || !resolved.tracked {
             return;
         }
-        if self.count.get() >= KEPT {
-            self.clear();
-        }
-        self.on_paths
-            .borrow_mut()
-            .extend(resolved.chain.iter().copied());
+        self.make_room(resolved);
         let answers = if resolved.node.is_some() {
             &self.found
         } else {
@@ -159,6 +152,17 @@ impl Paths {
             .entry(context)
             .or_default()
             .insert(path.into(), resolved.clone());
+    }
+
+    /// Counts one more answer along `resolved`'s nodes, dropping every answer first when
+    /// [`KEPT`] are held.
+    fn make_room(&self, resolved: &Resolved) {
+        if self.count.get() >= KEPT {
+            self.clear();
+        }
+        self.on_paths
+            .borrow_mut()
+            .extend(resolved.chain.iter().copied());
         self.count.set(self.count.get() + 1);
     }
 
@@ -187,9 +191,7 @@ impl Paths {
         self.found.borrow_mut().clear();
         self.nowhere.borrow_mut().clear();
         self.on_paths.borrow_mut().clear();
-        // Taken out first: dropping an access drops a node handle and strings, no code runs,
-        // but nothing is borrowed meanwhile either way.
-        drop(std::mem::take(&mut *self.accesses.borrow_mut()));
+        self.accesses.borrow_mut().clear();
         self.count.set(0);
     }
 

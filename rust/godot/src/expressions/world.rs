@@ -9,9 +9,11 @@ use godot::classes::{Node, Node2D, Node3D, Object, Time};
 use godot::obj::{Gd, Singleton};
 use lua_runtime_core::sexp::{
     NodeId, Opaque, Position, PropertyRead, Reader, Resolved, Value, Watch, World,
+    resolve_then_read,
 };
 
 use super::Implementation;
+use super::paths::Access;
 use crate::bridge::convert;
 use crate::bridge::names::intern_str;
 use crate::state::RuntimeState;
@@ -202,15 +204,10 @@ impl World for GodotWorld<'_> {
         path: &Rc<str>,
         property: &Rc<str>,
     ) -> Result<(Resolved, Option<PropertyRead>), String> {
-        if !self.kept_paths {
-            let resolved = self.follow(context, path)?;
-            let read = resolved
-                .node
-                .map(|node| self.property(node, property, None));
-            return Ok((resolved, read));
-        }
-        let paths = &self.state.expressions.paths;
-        if let Some(access) = paths.access(context, path, property)
+        let state = self.state;
+        let paths = &state.expressions.paths;
+        if self.kept_paths
+            && let Some(access) = paths.access(context, path, property)
             && let Some(value) = access.reader.read()
         {
             return Ok((
@@ -219,18 +216,16 @@ impl World for GodotWorld<'_> {
             ));
         }
         let generation = paths.generation();
-        let resolved = self.resolve(context, path)?;
-        let Some(id) = resolved.node else {
-            return Ok((resolved, None));
-        };
-        let read = self.property(id, property, None);
-        if let (Ok((_, watch)), Some(node)) = (&read, self.node(id)) {
+        let (resolved, read) = resolve_then_read(self, context, path, property)?;
+        if self.kept_paths
+            && let (Some(id), Some(Ok((_, watch)))) = (resolved.node, &read)
+            && let Some(node) = self.node(id)
+        {
             let reader = PropertyReader::new(id, node, property);
-            paths.keep_access(
-                generation, context, path, property, &resolved, reader, watch,
-            );
+            let access = Access::new(path, property, &resolved, reader, watch);
+            paths.keep_access(generation, context, access);
         }
-        Ok((resolved, Some(read)))
+        Ok((resolved, read))
     }
 
     fn position(&mut self, node: NodeId) -> Result<Position, String> {
