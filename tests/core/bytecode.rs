@@ -333,39 +333,43 @@ fn budgets_hold_under_a_stream_of_inserts() -> Result<(), Error> {
 
 #[test]
 fn invalidating_from_another_thread_while_loading_is_safe() -> Result<(), Error> {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
     let project = Project::new();
     for i in 0..8 {
         project.write(&format!("s{i}.lua"), &module_returning(i));
     }
     let cache = Arc::new(project.cache());
-    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stop = Arc::new(AtomicBool::new(false));
+    let rounds = Arc::new(AtomicU64::new(0));
     let invalidator = {
-        let (cache, stop) = (cache.clone(), stop.clone());
+        let (cache, stop, rounds) = (cache.clone(), stop.clone(), rounds.clone());
         std::thread::spawn(move || {
-            let mut rounds = 0u64;
-            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            while !stop.load(Ordering::Relaxed) {
                 for i in 0..8 {
                     cache.invalidate(&format!("res://s{i}.lua"));
                 }
-                if rounds.is_multiple_of(50) {
+                if rounds.load(Ordering::Relaxed).is_multiple_of(50) {
                     cache.clear();
                 }
-                rounds += 1;
+                rounds.fetch_add(1, Ordering::Relaxed);
             }
-            rounds
         })
     };
     let host = host();
-    for round in 0..400 {
-        let i = round % 8;
+    // Keep loading until the other thread has had time to run many rounds
+    // alongside, however late the scheduler starts it.
+    let mut loads = 0u32;
+    while loads < 400 || rounds.load(Ordering::Relaxed) < 100 {
+        let i = loads % 8;
         assert_eq!(
             project.load(&host, &cache, &format!("s{i}.lua"))?,
             i64::from(i)
         );
+        loads += 1;
+        assert!(loads < 10_000_000, "the invalidating thread never ran");
     }
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    let rounds = invalidator.join().expect("invalidator thread");
-    assert!(rounds > 0);
+    stop.store(true, Ordering::Relaxed);
+    invalidator.join().expect("invalidator thread");
     Ok(())
 }
 
