@@ -4,6 +4,9 @@ extends TestCase
 ## handler run from inside the fast call.
 
 
+const JIT := "lua_runtime/performance/jit"
+
+
 func after_each() -> void:
 	LuaRuntime.set_var("v", null)
 	super()
@@ -162,14 +165,12 @@ func _approx_equal(a: Variant, b: Variant) -> bool:
 ## hide garbage: a full collection first leaves it stopped until the frame ends (the tests'
 ## project has a frame budget for it).
 ##
-## In about one full test run in eight, the first compilation of the move loop allocated 224
-## bytes a move (three vectors) with the loop compiled and nothing blacklisted: LuaJIT's traces
-## differ between processes (where they start depends on hot counters shared by bytecode
-## address, and on addresses), and in those runs the loop kept a side exit that its vectors
-## are made in. The cause is not found yet. The loop is compiled afresh (a new chunk, new
-## bytecode addresses) up to three times and the least garbage counts; each retry prints
-## LuaJIT's counts. A runtime function LuaJIT gave up on would still make every attempt
-## allocate, and so would a fast path that allocates.
+## The loop is compiled afresh (a new chunk, new bytecode addresses) up to three times and the
+## least garbage counts; each retry prints LuaJIT's counts. Where LuaJIT's traces start
+## differs between processes, and a loop that takes a side exit on every iteration makes its
+## vectors there. A runtime function compiled so that loops cannot take it in (see
+## `test_reading_new_names_first_keeps_later_loops_whole`), or a fast path that allocates,
+## still makes every attempt allocate.
 func _garbage_per_iteration(define: String) -> float:
 	var least := INF
 	for attempt in 3:
@@ -538,3 +539,45 @@ func _same_number(a: Variant, b: Variant) -> bool:
 	if typeof(a) in [TYPE_INT, TYPE_FLOAT] and typeof(b) in [TYPE_INT, TYPE_FLOAT]:
 		return is_equal_approx(float(a), float(b)) or a == b
 	return a == b
+
+
+## LuaJIT compiles a runtime function that code it does not compile calls often (here: reads,
+## writes and a method call, each with a name never used before) as a trace of its own, and a
+## loop compiled later takes that function into its own trace only if that trace returns to
+## the interpreter at its end. Interning a new name used to be a C function called from inside
+## `__index`, which ended the function's trace in a stitch: from then on, in the whole process,
+## every loop reading a property was split at the read and made its vectors for real (336 bytes
+## a move). Switching the compiler off and on drops every compiled trace, so that the names
+## below are what the runtime's functions are compiled on.
+func test_reading_new_names_first_keeps_later_loops_whole() -> void:
+	if LuaRuntime.eval("return jit ~= nil") != true:
+		return
+	var node := _node2d()
+	ProjectSettings.set_setting(JIT, false)
+	await frames(2)
+	ProjectSettings.set_setting(JIT, true)
+	await frames(2)
+	check_eq(LuaRuntime.get_stats()["lua"]["jit"]["enabled"], true, "the compiler is back on")
+	LuaRuntime.exec("""
+		for i = 1, 400 do
+			local name = "never_seen_" .. i
+			pcall(function() local never_compiled = function() end; return v[name] end)
+			pcall(function() local never_compiled = function() end; v[name] = 1 end)
+			pcall(function() local never_compiled = function() end; return v:is_in_group(name) end)
+		end
+	""")
+	var per_move := _garbage_per_iteration(MOVE)
+	check(per_move < 8, "a move allocates nothing once compiled (%.1f bytes a move; %s)" % [
+		per_move, _jit_note()])
+	var per_call := _garbage_per_iteration("""
+		local step = Vector2(1, 2)
+		local function run(n)
+			local s = 0
+			for i = 1, 1000 do s = s + n:to_local(step).x end
+			return s
+		end
+	""")
+	check(per_call < 8, "nor does a method call with an argument (%.1f bytes a call; %s)" % [
+		per_call, _jit_note()])
+	node.queue_free()
+

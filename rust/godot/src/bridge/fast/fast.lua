@@ -6,12 +6,13 @@
 -- no Lua/C boundary of the classic API. Everything else goes to the engine through
 -- `slow_index` / `slow_newindex` and, for methods, the general caller `method(key)`. Under
 -- Lua 5.4 (no FFI) those are all there is.
-local ffi, handles, slow_index, slow_newindex, intern, get_address, set_address, call_address,
-  method, V2, V3, C = ...
+local ffi, handles, slow_index, slow_newindex, intern_address, get_address, set_address,
+  call_address, method, V2, V3, C = ...
 if not ffi then return slow_index, slow_newindex end
 
 local setmetatable, getmetatable, type, select = setmetatable, getmetatable, type, select
 ffi.cdef [[ typedef struct { double a, b, c, d; } lua_runtime_value; ]]
+local intern = ffi.cast("int32_t (*)(const char *, size_t)", intern_address)
 local get = ffi.cast("int32_t (*)(double, uint32_t, lua_runtime_value *)", get_address)
 local set = ffi.cast("int32_t (*)(double, uint32_t, int32_t, double, double, double, double)",
   set_address)
@@ -34,7 +35,8 @@ local NUMBER, BOOL, VECTOR2, VECTOR3, COLOR, NOTHING, METHOD, NAME = 1, 2, 3, 4,
 local ids = {}
 local function id_of(key)
   if type(key) ~= "string" then return false end
-  local id = intern(key)
+  local id = intern(key, #key)
+  if id < 0 then id = false end
   ids[key] = id
   return id
 end
@@ -42,7 +44,10 @@ end
 -- These functions run for every script, also from code LuaJIT does not compile, and then
 -- start traces of their own. As in vectors.lua (which says why), none leaves by a tail call
 -- to a builtin, and the vararg one by no tail call at all. Tail calls to the runtime's C
--- functions are fine: a trace that starts here ends there.
+-- functions are fine: a trace that starts here ends there. But none calls a C function from
+-- a function it calls (`id_of` interns through the FFI): that trace would end in a stitch,
+-- and LuaJIT does not take a function whose trace ends so into the loops that call it (each
+-- loop would be split there, and its vectors made for real: fast_path_test.gd checks it).
 
 -- The value `tag` and `out` stand for (nothing for a tag that is not a value).
 local function result(tag)

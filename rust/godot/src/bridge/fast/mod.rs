@@ -87,7 +87,7 @@ impl FastPath {
             None => None,
         };
         let (slow_index, slow_newindex) = slow_metamethods(lua)?;
-        let intern = lua.create_function(|_, key: LuaString| intern(&key))?;
+        let intern: extern "C" fn(*const u8, usize) -> i32 = fast_intern;
         let get: extern "C" fn(f64, u32, *mut [f64; 4]) -> i32 = fast_get;
         let set: extern "C" fn(f64, u32, i32, f64, f64, f64, f64) -> i32 = fast_set;
         let call: extern "C" fn(f64, u32, i32, *const i32, *const [f64; 4], *mut [f64; 4]) -> i32 =
@@ -101,7 +101,7 @@ impl FastPath {
                 handles.clone(),
                 slow_index,
                 slow_newindex,
-                intern,
+                LightUserData(intern as *mut c_void),
                 LightUserData(get as *mut c_void),
                 LightUserData(set as *mut c_void),
                 LightUserData(call as *mut c_void),
@@ -181,15 +181,35 @@ pub fn release(handle: f64) {
     });
 }
 
-/// The id of a member name, for `fast.lua` (false for a name the cache does not keep).
-fn intern(key: &LuaString) -> mlua::Result<Value> {
-    let name = names::intern(key)?;
-    if name.id == UNCACHED {
-        return Ok(Value::Boolean(false));
+/// The id of a member name, for `fast.lua`: the name's `len` bytes at `text`; -1 for a name
+/// the cache does not keep, or text that is not UTF-8 (the general path then reports it).
+///
+/// An FFI call rather than a Lua C function, so that LuaJIT compiles it into the trace of
+/// whatever reads a name for the first time: a C function called below a trace's start ends
+/// that trace in a *stitch*, and a compiled `__index` that ends so is not taken into the
+/// traces of loops that use it later. They end where they call it instead, and a move in
+/// such a loop allocates its vectors.
+extern "C" fn fast_intern(text: *const u8, len: usize) -> i32 {
+    if text.is_null() {
+        return -1;
     }
-    let id = name.id;
-    SLOTS.with_borrow_mut(|slots| slots.remember(name));
-    Ok(Value::Integer(i64::from(id)))
+    // SAFETY: `fast.lua` passes a Lua string and its length; the string lives during the
+    // call, and Lua strings are not moved.
+    let bytes = unsafe { std::slice::from_raw_parts(text, len) };
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return -1;
+    };
+    std::panic::catch_unwind(|| {
+        let name = names::intern_str(text);
+        let id = i32::try_from(name.id)
+            .ok()
+            .filter(|_| name.id != UNCACHED)?;
+        SLOTS.with(|slots| slots.try_borrow_mut().ok().map(|mut s| s.remember(name)))?;
+        Some(id)
+    })
+    .ok()
+    .flatten()
+    .unwrap_or(-1)
 }
 
 /// Runs `f` on the slots with [`busy`] set. `None` (the general path) when `f` declines or
