@@ -317,19 +317,37 @@ pub struct PropertyReader {
 
 impl PropertyReader {
     fn new(id: NodeId, node: Gd<Node>, property: &str) -> Self {
-        let name = if property.contains(':') {
-            Name::Path(NodePath::from(property))
-        } else {
-            Name::Property(intern_str(property).value.clone())
-        };
-        PropertyReader { id, node, name }
+        PropertyReader {
+            id,
+            node,
+            name: Name::of(property),
+        }
     }
 }
 
+/// How a property is asked for: a plain name through the interned StringName, a `:` path
+/// such as `position:x` as a NodePath.
 enum Name {
     Property(StringName),
-    /// A `:` path such as `position:x`.
     Path(NodePath),
+}
+
+impl Name {
+    fn of(property: &str) -> Self {
+        if property.contains(':') {
+            Name::Path(NodePath::from(property))
+        } else {
+            Name::Property(intern_str(property).value.clone())
+        }
+    }
+
+    /// Its value on `node`, which the caller knows lives.
+    fn get(&self, node: &Gd<Node>) -> Variant {
+        match self {
+            Name::Property(name) => crate::bridge::ffi::object_get(node, name),
+            Name::Path(path) => node.get_indexed(path),
+        }
+    }
 }
 
 impl Reader for PropertyReader {
@@ -338,11 +356,7 @@ impl Reader for PropertyReader {
         if !crate::bridge::ffi::is_live(self.id, self.node.obj_sys()) {
             return None;
         }
-        let value = match &self.name {
-            Name::Property(name) => crate::bridge::ffi::object_get(&self.node, name),
-            Name::Path(path) => self.node.get_indexed(path),
-        };
-        Some(to_value(&value))
+        Some(to_value(&self.name.get(&self.node)))
     }
 }
 
@@ -359,12 +373,7 @@ pub fn change_signal_of(object: &Object, property: &str) -> Option<Rc<str>> {
     }
 }
 
-/// `property` of `node`: a plain name through the interned StringName, a `:` path as a
-/// NodePath.
+/// `property` of `node` (see [`Name`]).
 fn read(node: &Gd<Node>, property: &str) -> Variant {
-    if property.contains(':') {
-        node.get_indexed(&NodePath::from(property))
-    } else {
-        crate::bridge::ffi::object_get(node, &intern_str(property).value)
-    }
+    Name::of(property).get(node)
 }

@@ -199,16 +199,15 @@ extern "C" fn fast_intern(text: *const u8, len: usize) -> i32 {
     let Ok(text) = std::str::from_utf8(bytes) else {
         return -1;
     };
-    std::panic::catch_unwind(|| {
+    guarded(|slots| {
         let name = names::intern_str(text);
-        let id = i32::try_from(name.id)
-            .ok()
-            .filter(|_| name.id != UNCACHED)?;
-        SLOTS.with(|slots| slots.try_borrow_mut().ok().map(|mut s| s.remember(name)))?;
+        if name.id == UNCACHED {
+            return None;
+        }
+        let id = i32::try_from(name.id).ok()?;
+        slots.remember(name);
         Some(id)
     })
-    .ok()
-    .flatten()
     .unwrap_or(-1)
 }
 
