@@ -19,10 +19,16 @@ use crate::batch::Kind;
 pub struct Instance {
     pub path: String,
     pub node: InstanceId,
-    /// The node, for the checks a batch makes; touched only while `active`.
+    /// The node, for the checks a batch makes; touched only while it is in the tree.
     node_ref: Gd<Node>,
-    /// In the tree and `enabled`.
-    active: Cell<bool>,
+    /// In the tree.
+    in_tree: Cell<bool>,
+    /// The node's `enabled`.
+    enabled: Cell<bool>,
+    /// Which of the step callbacks (by [`Kind`]) the module defines.
+    steps: Cell<[bool; 2]>,
+    /// Per [`Kind`]: the run of the batch plan this node leads, from 1 (0: none).
+    pub seat: [Cell<usize>; 2],
     /// The node's `execution_order`.
     pub order: Cell<i32>,
     /// The node's `self`; it outlives reloads.
@@ -44,22 +50,45 @@ impl Instance {
             path,
             node: node.instance_id(),
             node_ref: node,
-            active: Cell::new(true),
+            in_tree: Cell::new(true),
+            enabled: Cell::new(true),
+            steps: Cell::new(steps_of(&module)),
+            seat: Default::default(),
             order: Cell::new(0),
             state: lua.create_registry_value(state)?,
             module: RefCell::new(lua.create_registry_value(module)?),
         })
     }
 
-    /// The node entered or left the tree, or was enabled or disabled.
-    pub fn set_active(&self, active: bool) {
-        self.active.set(active);
+    /// The node entered or left the tree.
+    pub fn set_in_tree(&self, in_tree: bool) {
+        self.in_tree.set(in_tree);
+    }
+
+    pub fn in_tree(&self) -> bool {
+        self.in_tree.get()
+    }
+
+    /// The node's `enabled` changed.
+    pub fn set_enabled(&self, enabled: bool) {
+        self.enabled.set(enabled);
+    }
+
+    /// The node (valid while the instance is in the tree).
+    pub fn node(&self) -> &Gd<Node> {
+        &self.node_ref
+    }
+
+    /// Whether the module defines the callback of `kind`.
+    pub fn has_step(&self, kind: Kind) -> bool {
+        self.steps.get()[kind as usize]
     }
 
     /// Whether Godot would run the node's callbacks now: it is in the tree, enabled and
     /// processing (not paused, not turned off with `set_process(false)`).
     pub fn runs_now(&self, kind: Kind) -> bool {
-        self.active.get()
+        self.in_tree.get()
+            && self.enabled.get()
             && self.node_ref.can_process()
             && match kind {
                 Kind::Process => self.node_ref.is_processing(),
@@ -103,10 +132,16 @@ impl Instance {
     /// Only if Lua cannot allocate; the node then keeps its old version.
     pub fn replace_module(&self, lua: &Lua, module: Table) -> mlua::Result<Table> {
         crate::bridge::instance::set_module(&self.state(lua)?, module.clone())?;
+        self.steps.set(steps_of(&module));
         let old = self.module(lua)?;
         lua.replace_registry_value(&mut self.module.borrow_mut(), module)?;
         Ok(old)
     }
+}
+
+/// Which step callbacks `module` defines, by [`Kind`].
+fn steps_of(module: &Table) -> [bool; 2] {
+    Kind::ALL.map(|kind| crate::script_node::callback(module, kind.callback().name()).is_some())
 }
 
 /// The instances of `list` whose node exists. A batch plan may hold a freed node's instance

@@ -6,7 +6,6 @@ use godot::classes::{Engine, FileAccess, INode, InputEvent, Node, Object};
 use godot::prelude::*;
 use mlua::{Function, IntoLua, IntoLuaMulti, Table};
 
-use crate::batch::{Kind, Step};
 use crate::bridge::convert;
 use crate::callbacks::Callback;
 use crate::running::Instance;
@@ -21,7 +20,8 @@ use crate::state;
 ///
 /// Nodes sharing a script and an `execution_order` run their `_process` and
 /// `_physics_process` in one Lua call per frame (project setting
-/// `lua_runtime/performance/batch_callbacks`), in the same order.
+/// `lua_runtime/performance/batch_callbacks`), in the same order: the runtime calls them, from
+/// an internal child of the first node of each such run, not Godot one by one.
 ///
 /// With hot reload on, saving the script gives the node the new code at once; `self` keeps
 /// its state, and the script's `_on_reload(self, old_module)` runs when it defines one.
@@ -83,20 +83,12 @@ impl INode for LuaScriptNode {
         warnings
     }
 
-    fn process(&mut self, delta: f64) {
-        self.each_step(Kind::Process, delta);
-    }
-
-    fn physics_process(&mut self, delta: f64) {
-        self.each_step(Kind::Physics, delta);
-    }
-
     fn enter_tree(&mut self) {
         // Back in the tree after a removal (`_ready` is not called again).
         if let Some(instance) = &self.instance {
-            instance.set_active(self.enabled);
+            instance.set_in_tree(true);
             if let Some(state) = state::existing() {
-                state.batches.changed();
+                state.batches.joined(instance);
                 instance.forget_target(state.host.lua());
             }
         }
@@ -116,8 +108,9 @@ impl INode for LuaScriptNode {
     fn exit_tree(&mut self) {
         self.call_back(Callback::ExitTree, ());
         if let (Some(instance), Some(state)) = (&self.instance, state::existing()) {
-            instance.set_active(false);
+            instance.set_in_tree(false);
             instance.forget_target(state.host.lua());
+            state.batches.left();
         }
         // The script's event subscriptions end with its node's time in the tree.
         if let Some(state) = state::existing() {
@@ -131,11 +124,9 @@ impl LuaScriptNode {
     #[func]
     fn set_execution_order(&mut self, order: i32) {
         self.execution_order = order;
-        if let Some(instance) = &self.instance {
+        if let (Some(instance), Some(state)) = (&self.instance, state::existing()) {
             instance.order.set(order);
-        }
-        if let Some(state) = state::existing() {
-            state.batches.changed();
+            state.batches.reordered(instance);
         }
         let mut node = self.base_mut();
         node.set_process_priority(order);
@@ -146,10 +137,7 @@ impl LuaScriptNode {
     fn set_enabled(&mut self, enabled: bool) {
         self.enabled = enabled;
         if let Some(instance) = &self.instance {
-            instance.set_active(enabled && self.base().is_inside_tree());
-            if let (true, Some(state)) = (enabled, state::existing()) {
-                state.batches.changed();
-            }
+            instance.set_enabled(enabled);
         }
     }
 
@@ -319,9 +307,9 @@ impl LuaScriptNode {
             Ok(instance) => {
                 self.load_error = None;
                 instance.order.set(self.execution_order);
-                instance.set_active(self.enabled);
+                instance.set_enabled(self.enabled);
                 let instance = Rc::new(instance);
-                state.batches.changed();
+                state.batches.joined(&instance);
                 state.running.add(&instance);
                 state.queries.scripts_changed();
                 self.instance = Some(instance);
@@ -337,48 +325,6 @@ impl LuaScriptNode {
             return;
         }
         self.ready();
-    }
-
-    /// A `_process` or `_physics_process` step: in a batch when batching is on and the node
-    /// is in one, alone otherwise.
-    fn each_step(&mut self, kind: Kind, delta: f64) {
-        if !self.enabled {
-            return;
-        }
-        let (Some(instance), Some(state)) = (self.instance.as_ref(), state::existing()) else {
-            return;
-        };
-        if state.batches.enabled() {
-            // Most calls are of nodes that ran in their batch already: those touch nothing
-            // of the node's own.
-            let mut step = state.batches.step(kind, instance);
-            if let Step::Begin(now) = step {
-                let instance = instance.clone();
-                let _guard = self.base_mut();
-                step = state.batches.begin_step(&state, kind, &instance, now);
-            }
-            match step {
-                Step::Ran => return,
-                Step::Lead(seat) => {
-                    // While Lua runs, Godot may call back into this node.
-                    let _guard = self.base_mut();
-                    if state.batches.lead(&state, kind, seat, delta) {
-                        return;
-                    }
-                }
-                Step::Begin(_) | Step::Alone => {}
-            }
-        }
-        let Some(instance) = self.instance.clone() else {
-            return;
-        };
-        let heap = state.host.memory_bytes();
-        let started = std::time::Instant::now();
-        self.call_back(kind.callback(), delta);
-        let grown = state.host.memory_bytes().saturating_sub(heap);
-        state
-            .batches
-            .timed_alone(&instance.path, started.elapsed(), grown);
     }
 
     /// Calls `callback(self, args...)` if the script defines it; an error is reported and the

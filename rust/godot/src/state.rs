@@ -178,7 +178,7 @@ pub fn start() {
 /// Once per frame, after every node's `_process`.
 pub fn frame() {
     if let Some(state) = existing() {
-        state.batches.end_frame(state.host.lua());
+        state.batches.end_frame();
         reload::poll(&state);
         state.cleanup.poll(&state);
         assets::poll(&state);
@@ -202,7 +202,7 @@ pub fn shutdown() {
         state.queries.stop();
         state.expressions.stop();
         state.events.clear();
-        state.batches.clear();
+        state.batches.clear(state.host.lua());
         state.assets.clear();
     }
     drop(state);

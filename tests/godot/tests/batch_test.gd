@@ -114,24 +114,32 @@ func test_a_disabled_node_is_skipped_in_its_batch() -> void:
 	parent.free()
 
 
-## Godot calling the nodes out of the plan's order (a `process_priority` set directly, which
-## the runtime does not hear of): each node still runs once in that frame, and the next frames
-## follow Godot's new order.
-func test_a_node_called_out_of_order_runs_once_then_in_its_new_place() -> void:
+## Godot calls the runners, not each node: the first node of a batch can stop, pause, move
+## or go, and the rest of its batch still runs, in tree order; the runners stay out of sight.
+func test_the_first_node_of_a_batch_can_stop_pause_move_or_go() -> void:
 	var parent := Node.new()
 	add_child(parent)
 	var nodes: Array[LuaScriptNode] = await _logging_nodes(parent, 5)
-	nodes[3].process_priority = -1
-	check_eq(await _next_frame_log(), ["a:N0", "a:N1", "a:N2", "a:N3", "a:N4"],
-		"the frame of the change runs every node once, in the order planned before it")
-	for frame in 2:
-		check_eq(await _next_frame_log(), ["a:N3", "a:N0", "a:N1", "a:N2", "a:N4"],
-			"the frames after it run Godot's new order (frame %d)" % (frame + 1))
-	nodes[1].free()
-	check_eq(await _next_frame_log(), ["a:N3", "a:N0", "a:N2", "a:N4"],
-		"a node freed between frames is left out and the rest run once")
-	check_eq(await _next_frame_log(), ["a:N3", "a:N0", "a:N2", "a:N4"], "and so on")
-	check_eq(int(LuaRuntime.get_stats()["frame"]["batched_nodes"]), 4, "in one batch again")
+	check_eq(parent.get_child_count(), 5, "no runner shows among the children")
+	check_eq(nodes[0].get_child_count(), 0, "nor under the first node")
+	check(nodes[0].is_processing(), "each node reports processing as Godot would")
+	nodes[0].set_process(false)
+	check_eq(await _next_frame_log(), ["a:N1", "a:N2", "a:N3", "a:N4"], "the first node stopped, the rest ran")
+	nodes[0].set_process(true)
+	nodes[0].process_mode = Node.PROCESS_MODE_PAUSABLE
+	nodes[2].process_mode = Node.PROCESS_MODE_ALWAYS
+	get_tree().paused = true
+	var paused: Array = await _next_frame_log()
+	get_tree().paused = false
+	check_eq(paused, ["a:N2"], "while the tree is paused only the node that always processes ran")
+	parent.remove_child(nodes[3])
+	parent.add_child(nodes[3])
+	parent.move_child(nodes[3], 0)
+	check_eq(await _next_frame_log(), ["a:N3", "a:N0", "a:N1", "a:N2", "a:N4"], "a node put back first in the tree runs first")
+	nodes[3].free()
+	check_eq(await _next_frame_log(), ["a:N0", "a:N1", "a:N2", "a:N4"], "the first node freed: the rest run")
+	check_eq(await _next_frame_log(), ["a:N0", "a:N1", "a:N2", "a:N4"], "and so on")
+	check_eq(int(LuaRuntime.get_stats()["frame"]["batched_nodes"]), 4, "in one batch")
 	parent.free()
 
 
