@@ -30,3 +30,35 @@ func test_changing_execution_order_applies_next_frame() -> void:
 	a.execution_order = 5
 	check_eq(await _names_last_frame(), ["B", "A"], "after the change")
 	LuaRuntime.exec("order_log = nil")
+
+
+const LOGGER := """
+extends Node
+func _process(_delta: float) -> void:
+	LuaRuntime.exec("if order_log then order_log[#order_log + 1] = 'gd:%s' end" % name)
+"""
+
+
+## A GDScript node that logs its `_process` calls next to the Lua nodes'.
+func _gdscript_logger(node_name: String) -> Node:
+	var script := GDScript.new()
+	script.source_code = LOGGER
+	script.reload()
+	var node := Node.new()
+	node.set_script(script)
+	node.name = node_name
+	add_child(node)
+	return node
+
+
+func test_a_batch_runs_where_godot_would_call_its_first_node() -> void:
+	_gdscript_logger("Before")
+	add_lua("res://scripts/order.lua", null, 0, "A")
+	add_lua("res://scripts/order.lua", null, 0, "B")
+	_gdscript_logger("Between")
+	add_lua("res://scripts/order.lua", null, 0, "C")
+	_gdscript_logger("After")
+	await frames(2)
+	check_eq(await _names_last_frame(), ["gd:Before", "A", "B", "C", "gd:Between", "gd:After"],
+		"the three Lua nodes run as one batch, at the first one's place among the GDScript nodes")
+	LuaRuntime.exec("order_log = nil")
