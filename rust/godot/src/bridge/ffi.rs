@@ -304,6 +304,16 @@ pub fn method_bind(
     (!bind.is_null()).then_some(bind)
 }
 
+/// The bind of `class.name` with signature `hash`, looked up at the first call.
+fn cached_bind(
+    cell: &std::cell::OnceCell<Option<sys::GDExtensionMethodBindPtr>>,
+    class: &str,
+    name: &str,
+    hash: u32,
+) -> Option<sys::GDExtensionMethodBindPtr> {
+    *cell.get_or_init(|| method_bind(&StringName::from(class), &StringName::from(name), hash))
+}
+
 /// Calls `bind` on `object` with arguments and result in the engine's native layouts.
 ///
 /// # Safety
@@ -333,15 +343,7 @@ thread_local! {
 /// the engine's object table whether `object` lives first; a caller that has just checked
 /// that (as expressions do for every node they read) need not pay for it twice.
 pub fn object_get(object: &godot::obj::Gd<godot::classes::Node>, name: &StringName) -> Variant {
-    let bind = OBJECT_GET.with(|bind| {
-        *bind.get_or_init(|| {
-            method_bind(
-                &StringName::from("Object"),
-                &StringName::from("get"),
-                OBJECT_GET_HASH,
-            )
-        })
-    });
+    let bind = OBJECT_GET.with(|bind| cached_bind(bind, "Object", "get", OBJECT_GET_HASH));
     let Some(bind) = bind else {
         return object.get(name);
     };
@@ -424,15 +426,7 @@ thread_local! {
 /// Whether `object` has a script, asked through the method's bind without godot-rust's look
 /// in the engine's object table first: for a caller that knows the object lives.
 pub fn has_script(object: &godot::obj::Gd<godot::classes::Object>) -> bool {
-    let bind = GET_SCRIPT.with(|bind| {
-        *bind.get_or_init(|| {
-            method_bind(
-                &StringName::from("Object"),
-                &StringName::from("get_script"),
-                GET_SCRIPT_HASH,
-            )
-        })
-    });
+    let bind = GET_SCRIPT.with(|bind| cached_bind(bind, "Object", "get_script", GET_SCRIPT_HASH));
     let Some(bind) = bind else {
         return object.get_script().is_some();
     };
