@@ -87,16 +87,13 @@ impl Instance {
     /// Whether Godot would run the node's callbacks now: it is in the tree, enabled and
     /// processing (not paused, not turned off with `set_process(false)`).
     pub fn runs_now(&self, kind: Kind) -> bool {
-        use crate::bridge::ffi::{NodeFlag, node_flag};
-        let processing = match kind {
-            Kind::Process => NodeFlag::IsProcessing,
-            Kind::Physics => NodeFlag::IsPhysicsProcessing,
-        };
-        // In the tree, so alive: the node's flags may be read without asking the engine.
         self.in_tree.get()
             && self.enabled.get()
-            && node_flag(&self.node_ref, processing)
-            && node_flag(&self.node_ref, NodeFlag::CanProcess)
+            && self.node_ref.can_process()
+            && match kind {
+                Kind::Process => self.node_ref.is_processing(),
+                Kind::Physics => self.node_ref.is_physics_processing(),
+            }
     }
 
     /// The node moved or its `target_path` changed: `self.target` is looked up again.

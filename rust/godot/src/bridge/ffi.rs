@@ -304,16 +304,6 @@ pub fn method_bind(
     (!bind.is_null()).then_some(bind)
 }
 
-/// The bind of `class.name` with signature `hash`, looked up at the first call.
-fn cached_bind(
-    cell: &std::cell::OnceCell<Option<sys::GDExtensionMethodBindPtr>>,
-    class: &str,
-    name: &str,
-    hash: u32,
-) -> Option<sys::GDExtensionMethodBindPtr> {
-    *cell.get_or_init(|| method_bind(&StringName::from(class), &StringName::from(name), hash))
-}
-
 /// Calls `bind` on `object` with arguments and result in the engine's native layouts.
 ///
 /// # Safety
@@ -343,7 +333,15 @@ thread_local! {
 /// the engine's object table whether `object` lives first; a caller that has just checked
 /// that (as expressions do for every node they read) need not pay for it twice.
 pub fn object_get(object: &godot::obj::Gd<godot::classes::Node>, name: &StringName) -> Variant {
-    let bind = OBJECT_GET.with(|bind| cached_bind(bind, "Object", "get", OBJECT_GET_HASH));
+    let bind = OBJECT_GET.with(|bind| {
+        *bind.get_or_init(|| {
+            method_bind(
+                &StringName::from("Object"),
+                &StringName::from("get"),
+                OBJECT_GET_HASH,
+            )
+        })
+    });
     let Some(bind) = bind else {
         return object.get(name);
     };
@@ -359,82 +357,4 @@ pub fn object_get(object: &godot::obj::Gd<godot::classes::Node>, name: &StringNa
         );
     }
     value
-}
-
-/// A `Node` getter of a flag that batches read for every node every step.
-#[derive(Clone, Copy)]
-pub enum NodeFlag {
-    CanProcess,
-    IsProcessing,
-    IsPhysicsProcessing,
-}
-
-/// The signature hash of a const method taking nothing and returning a bool.
-const BOOL_GETTER_HASH: u32 = 36_873_697;
-
-thread_local! {
-    /// The [`NodeFlag`] getters' binds, looked up once.
-    static NODE_FLAGS: std::cell::OnceCell<[Option<sys::GDExtensionMethodBindPtr>; 3]> =
-        const { std::cell::OnceCell::new() };
-}
-
-/// `node.can_process()` and the like, called through the method's bind, without godot-rust's
-/// look in the engine's object table first: for a caller that knows the node lives (a batch
-/// knows each node is in the tree, which a node leaves before it is freed).
-pub fn node_flag(node: &godot::obj::Gd<godot::classes::Node>, flag: NodeFlag) -> bool {
-    let bind = NODE_FLAGS.with(|binds| {
-        binds.get_or_init(|| {
-            ["can_process", "is_processing", "is_physics_processing"].map(|name| {
-                method_bind(
-                    &StringName::from("Node"),
-                    &StringName::from(name),
-                    BOOL_GETTER_HASH,
-                )
-            })
-        })[flag as usize]
-    });
-    let Some(bind) = bind else {
-        return match flag {
-            NodeFlag::CanProcess => node.can_process(),
-            NodeFlag::IsProcessing => node.is_processing(),
-            NodeFlag::IsPhysicsProcessing => node.is_physics_processing(),
-        };
-    };
-    let mut value: sys::GDExtensionBool = 0;
-    // SAFETY: `node` is a live Node (its caller knows), the getter takes no argument and
-    // writes a bool.
-    unsafe {
-        ptrcall(
-            bind,
-            node.obj_sys(),
-            &[],
-            std::ptr::addr_of_mut!(value).cast(),
-        );
-    }
-    value != 0
-}
-
-/// `Object.get_script`'s signature hash (a const method taking nothing, returning a Variant).
-const GET_SCRIPT_HASH: u32 = 1_214_101_251;
-
-thread_local! {
-    /// `Object.get_script`'s bind, looked up once.
-    static GET_SCRIPT: std::cell::OnceCell<Option<sys::GDExtensionMethodBindPtr>> =
-        const { std::cell::OnceCell::new() };
-}
-
-/// Whether `object` has a script, asked through the method's bind without godot-rust's look
-/// in the engine's object table first: for a caller that knows the object lives.
-pub fn has_script(object: &godot::obj::Gd<godot::classes::Object>) -> bool {
-    let bind = GET_SCRIPT.with(|bind| cached_bind(bind, "Object", "get_script", GET_SCRIPT_HASH));
-    let Some(bind) = bind else {
-        return object.get_script().is_some();
-    };
-    let mut value = Variant::nil();
-    // SAFETY: `object` is a live Object (its caller knows), `get_script` takes nothing and
-    // assigns its result to the initialised Variant given.
-    unsafe {
-        ptrcall(bind, object.obj_sys(), &[], value.var_sys_mut().cast());
-    }
-    !value.is_nil()
 }

@@ -181,12 +181,11 @@ impl Slots {
     /// script (a script's `_get` and `_set` see every access, its methods every call).
     fn usable(&self, index: usize) -> bool {
         let slot = &self.slots[index];
-        // Alive first: the script check may then skip asking the engine whether it is.
         slot.alive.now()
             && slot
                 .object
                 .as_ref()
-                .is_some_and(|object| !crate::bridge::ffi::has_script(object))
+                .is_some_and(|object| object.get_script().is_none())
     }
 
     /// The slot behind `handle` and what the fast path knows of its member `name`: a
