@@ -216,20 +216,25 @@ impl Batches {
         })
     }
 
-    /// Turns batching on or off (`lua_runtime/performance/batch_callbacks`).
+    /// Turns batching on or off (`lua_runtime/performance/batch_callbacks`): the runs stay
+    /// the same, [`Batches::run`] reads the setting as it calls them.
     pub fn set_enabled(&self, enabled: bool) {
-        if self.enabled.replace(enabled) != enabled {
-            self.changed();
-        }
+        self.enabled.set(enabled);
     }
 
     /// The scripts' modules changed (a reload): which callbacks they define may have, so the
     /// plans are made again at the next step.
     pub fn changed(&self) {
+        self.make_plans_again();
         for steps in &self.steps {
-            steps.dirty.set(true);
             // The Lua plan table may hold a reloaded script's old module.
             steps.in_table.borrow_mut().clear();
+        }
+    }
+
+    fn make_plans_again(&self) {
+        for steps in &self.steps {
+            steps.dirty.set(true);
         }
     }
 
@@ -296,9 +301,7 @@ impl Batches {
     /// runners, and the Lua plan table.
     fn prepare(&self, state: &RuntimeState, kind: Kind) {
         if self.order.update() {
-            for steps in &self.steps {
-                steps.dirty.set(true);
-            }
+            self.make_plans_again();
         }
         let steps = &self.steps[kind.index()];
         if !steps.dirty.replace(false) {
@@ -405,7 +408,7 @@ impl Batches {
         ) else {
             return;
         };
-        // Nodes Godot would skip now.
+        // Nodes Godot would skip now, in plan order.
         let mut skipped = Vec::new();
         for (i, instance) in plan.iter().enumerate().take(end).skip(start) {
             if !instance.runs_now(kind) {
@@ -425,7 +428,7 @@ impl Batches {
             if self.enabled.get() {
                 self.call(&call, start + 1, end);
             } else {
-                for at in (start + 1..=end).filter(|at| !skipped.contains(at)) {
+                for at in (start + 1..=end).filter(|at| skipped.binary_search(at).is_err()) {
                     self.call(&call, at, at);
                 }
             }
