@@ -7,7 +7,8 @@
 #   benches/engine.sh queries    cached query.group against get_nodes_in_group, 100 scripts
 #   benches/engine.sh per-frame  moving nodes and empty _process, Lua against GDScript; memory
 #   benches/engine.sh compute    n-body, spectral-norm, mandelbrot, binary-trees, strings: Lua
-#                                against GDScript, and against a standalone LuaJIT
+#                                against GDScript, and against a standalone LuaJIT (medians
+#                                over $COMPUTE_PAIRS pairs of processes, default 9)
 #   benches/engine.sh expressions  1,000 SEXP triggers against Godot's Expression, 5% of inputs changing
 #   benches/engine.sh soak       100,000 frames with a reload every 100: the Lua heap curve
 #   benches/engine.sh gc         bytes the collector gets per frame: the demo, object-heavy scripts
@@ -73,6 +74,28 @@ if [[ $which == all || $which == compute ]]; then
 	standalone=$(sed -n 's/^BENCH-STANDALONE kernel=\([a-z_]*\) us=\([0-9]*\).*/\1:\2/p' \
 		"$logs/compute-standalone.log" | paste -sd, -)
 	run compute -s res://compute.gd -- "--standalone=$standalone"
+	# LuaJIT's trace choices differ from one process to the next, and with them a kernel's time
+	# (see docs/benchmarks.md): one process of each says little. Alternate the standalone run and
+	# the Lua-only Godot run in $COMPUTE_PAIRS pairs of processes and compare the medians.
+	pairs=${COMPUTE_PAIRS:-9}
+	: >"$logs/compute-pairs.txt"
+	for ((pair = 1; pair <= pairs; pair++)); do
+		"$repo_root/target/release/examples/standalone_lua" "$project/compute/kernels.lua" 7 |
+			sed -n 's/^BENCH-STANDALONE kernel=\([a-z_]*\) us=\([0-9]*\).*/standalone \1 \2/p' \
+				>>"$logs/compute-pairs.txt"
+		run compute-lua-only -s res://compute.gd -- --lua-only >/dev/null
+		sed -n 's/^BENCH kernel=\([a-z_]*\) .*lua_us=\([0-9]*\).*/godot \1 \2/p' \
+			"$logs/compute-lua-only.log" >>"$logs/compute-pairs.txt"
+	done
+	for kernel in nbody spectral_norm mandelbrot binary_trees strings; do
+		median() { awk -v w="$1" -v k="$kernel" '$1 == w && $2 == k { print $3 }' \
+			"$logs/compute-pairs.txt" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+		range() { awk -v w="$1" -v k="$kernel" '$1 == w && $2 == k { print $3 }' \
+			"$logs/compute-pairs.txt" | sort -n | sed -n '1p;$p' | paste -sd- -; }
+		s=$(median standalone) g=$(median godot)
+		echo "[compute-pairs] BENCH kernel=$kernel pairs=$pairs standalone_median_us=$s ($(range standalone))" \
+			"godot_median_us=$g ($(range godot)) lua_over_standalone=$(awk -v g="$g" -v s="$s" 'BEGIN { printf "%.2fx", g / s }')"
+	done
 fi
 
 if [[ $which == all || $which == expressions ]]; then

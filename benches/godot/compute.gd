@@ -6,7 +6,8 @@ extends SceneTree
 ## `benches/engine.sh compute`), Lua in Godot against Lua outside it. Each time is the best of
 ## ROUNDS runs, wall clock, taken around the call, each Lua run starting from a collected heap;
 ## the LuaJIT trace counts so far follow (trace choices vary between processes, and with them
-## the times). Prints `BENCH` lines; exits 1 if a result differs.
+## the times). `-- --lua-only` skips GDScript (and the check), for repeating the Lua runs in many
+## processes. Prints `BENCH` lines; exits 1 if a result differs.
 
 const ROUNDS := 7
 const Kernels := preload("res://compute/kernels.gd")
@@ -20,7 +21,9 @@ func _initialize() -> void:
 func _start() -> void:
 	await process_frame
 	var standalone := {}
+	var lua_only := false
 	for arg in OS.get_cmdline_user_args():
+		lua_only = lua_only or arg == "--lua-only"
 		if arg.begins_with("--standalone="):
 			for pair in arg.trim_prefix("--standalone=").split(",", false):
 				var parts := pair.split(":")
@@ -36,7 +39,7 @@ func _start() -> void:
 	for kernel: String in ORDER:
 		var gdscript := INF
 		var gdscript_result: Variant
-		for round in ROUNDS:
+		for round in 0 if lua_only else ROUNDS:
 			await process_frame
 			var started := Time.get_ticks_usec()
 			gdscript_result = Kernels.run(kernel)
@@ -51,7 +54,7 @@ func _start() -> void:
 			var run: Variant = LuaRuntime.eval("compute_kernels.time('%s')" % kernel)
 			lua = minf(lua, Time.get_ticks_usec() - started)
 			lua_result = run["result"] if run is Dictionary else null
-		var equal := _same(gdscript_result, lua_result)
+		var equal := lua_only or _same(gdscript_result, lua_result)
 		all_equal = all_equal and equal
 		var line := "BENCH kernel=%s gdscript_us=%.0f lua_us=%.0f gdscript_over_lua=%.1fx equal=%s" % [
 			kernel, gdscript, lua, gdscript / lua, equal]
