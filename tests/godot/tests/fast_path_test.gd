@@ -294,6 +294,41 @@ func test_a_freed_node_is_never_touched() -> void:
 	check_lua_error("return v.position", "attempt to use a freed object")
 
 
+## The freed-flags are shared out again to new objects, but only once no wrapper holds one: a
+## wrapper kept while thousands of nodes come and go (each taking and giving back a flag)
+## still reports its node freed, and every new node is moved.
+func test_a_freed_nodes_wrapper_stays_freed_while_other_nodes_come_and_go() -> void:
+	var node := _node2d()
+	LuaRuntime.exec("kept = v; kept.position = Vector2(1, 1)")
+	node.free()
+	# Read through pcall: the same error repeating at one line is reported once.
+	const READ := """(function()
+		local ok, e = pcall(function() return kept.position end)
+		return not ok and tostring(e):find("attempt to use a freed object", 1, true) ~= nil
+	end)()"""
+	check_eq(LuaRuntime.eval(READ), true, "freed at once")
+	var moved := 0
+	for round in 3:
+		var batch: Array[Node2D] = []
+		for i in 1500:
+			var other := Node2D.new()
+			add_child(other)
+			batch.append(other)
+		LuaRuntime.set_var("batch", batch)
+		LuaRuntime.exec("for i = 1, #batch do local n = batch[i]; n.position = n.position + Vector2(i, 0) end")
+		for i in batch.size():
+			if batch[i].position == Vector2(i + 1, 0):
+				moved += 1
+		check_eq(LuaRuntime.eval(READ), true, "still freed while new nodes live")
+		LuaRuntime.set_var("batch", null)
+		for other in batch:
+			other.free()
+		LuaRuntime.collect_garbage()
+		check_eq(LuaRuntime.eval(READ), true, "still freed after a collection")
+	check_eq(moved, 4500, "every new node moved")
+	LuaRuntime.exec("kept = nil")
+
+
 ## Engine singletons go through the fast path too. They are freed after the library is
 ## unloaded, so the runtime takes its free-watch off them at shutdown: without that, the test
 ## run itself crashes at exit.
