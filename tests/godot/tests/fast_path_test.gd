@@ -361,6 +361,31 @@ func _set(property: StringName, value: Variant) -> bool:
 	node.queue_free()
 
 
+## Whether a node has a script is learnt once and then followed through `script_changed`:
+## a script attached after Lua moved the node sees the next access, and once it is taken off
+## the node is moved again without it.
+func test_a_script_attached_later_sees_every_access_from_then_on() -> void:
+	var script := GDScript.new()
+	script.source_code = """extends Node2D
+var seen: Array = []
+func _set(property: StringName, value: Variant) -> bool:
+	if property == &"position":
+		seen.append(value)
+	return false
+"""
+	script.reload()
+	var node := _node2d()
+	LuaRuntime.exec("for i = 1, 300 do v.position = Vector2(i, 0) end")
+	node.set_script(script)
+	LuaRuntime.exec("for i = 1, 300 do v.position = Vector2(i, 1) end")
+	check_eq(node.get("seen").size(), 300, "the script's _set saw every write once attached")
+	check_eq(node.position, Vector2(300, 1), "and the node moved")
+	node.set_script(null)
+	LuaRuntime.exec("for i = 1, 300 do v.position = v.position + Vector2(0, 1) end")
+	check_eq(node.position, Vector2(300, 301), "moved again once the script is gone")
+	node.queue_free()
+
+
 func test_setters_that_emit_signals_run_lua_handlers() -> void:
 	# `visible` emits `visibility_changed` and a Control's `position` emits
 	# `item_rect_changed` at once: these writes take the general path, so the Lua handler
