@@ -13,6 +13,7 @@ mod alloc;
 mod assets;
 mod batch;
 mod bridge;
+mod busy_nodes;
 mod callbacks;
 mod cleanup;
 mod debugger;

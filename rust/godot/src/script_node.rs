@@ -7,6 +7,7 @@ use godot::prelude::*;
 use mlua::{Function, IntoLua, IntoLuaMulti, Table};
 
 use crate::bridge::convert;
+use crate::busy_nodes::{self, Busy};
 use crate::callbacks::Callback;
 use crate::running::Instance;
 use crate::state;
@@ -176,6 +177,7 @@ impl LuaScriptNode {
             return;
         };
         let Some(state) = state::get() else { return };
+        let _busy = busy_nodes::enter(self.base().instance_id(), Busy::ScriptNode);
         let _guard = self.base_mut();
         let lua = state.host.lua();
         let result =
@@ -214,6 +216,7 @@ impl LuaScriptNode {
             }
         }
         let owner = Some(self.base().instance_id());
+        let _busy = busy_nodes::enter(self.base().instance_id(), Busy::ScriptNode);
         let _guard = self.base_mut();
         // Runs like a callback, so the function may `await` (it then returns null).
         let Some(results) = state.run(
@@ -283,9 +286,11 @@ impl LuaScriptNode {
         let Some(state) = state::get() else { return };
         let node = self.to_gd().upcast::<Object>();
         let id = node.instance_id();
+        let busy = busy_nodes::enter(id, Busy::ScriptNode);
         let guard = self.base_mut();
         let loaded = state.module(&path);
         drop(guard);
+        drop(busy);
         let module = match loaded {
             Ok(module) => module,
             Err(err) => {
@@ -347,6 +352,7 @@ impl LuaScriptNode {
         // While Lua runs, Godot may call back into this node (a script reading its own
         // properties, a signal handler): the guard lets those calls borrow it.
         let owner = Some(self.base().instance_id());
+        let _busy = busy_nodes::enter(self.base().instance_id(), Busy::ScriptNode);
         let _guard = self.base_mut();
         let args = (this, args);
         state.run(&function, args, &instance.path, owner);

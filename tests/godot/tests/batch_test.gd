@@ -4,6 +4,8 @@ extends TestCase
 ## removed mid-frame and a failing node; and scenes with more nodes than LuaJIT has handle
 ## slots.
 
+const EngineErrorLog := preload("res://engine_error_log.gd")
+
 const SETTING := "lua_runtime/performance/batch_callbacks"
 const FRAMES := 8
 
@@ -141,6 +143,59 @@ func test_the_first_node_of_a_batch_can_stop_pause_move_or_go() -> void:
 	check_eq(await _next_frame_log(), ["a:N0", "a:N1", "a:N2", "a:N4"], "and so on")
 	check_eq(int(LuaRuntime.get_stats()["frame"]["batched_nodes"]), 4, "in one batch")
 	parent.free()
+
+
+## A batch's first node freeing its own parent from `_process` frees it (and the node) at
+## once, as any other node of the batch could: the runner Godot was calling for the batch
+## steps out of the way first, quietly, and the rest of the batch goes on.
+func test_the_first_node_of_a_batch_can_free_its_parent_from_process() -> void:
+	var world := Node.new()
+	add_child(world)
+	var holders: Array[Node2D] = []
+	for i in 4:
+		var holder := Node2D.new()
+		holder.name = "W%d" % i
+		world.add_child(holder)
+		add_lua("res://scripts/freer.lua", holder)
+		holders.append(holder)
+	await frames(2)
+	var log := EngineErrorLog.new()
+	OS.add_logger(log)
+	var orphans := Performance.get_monitor(Performance.OBJECT_ORPHAN_NODE_COUNT)
+	LuaRuntime.exec("freer_log = {}; free_from = 'W0'")
+	await frames(1)
+	check(not is_instance_valid(holders[0]), "the first node's parent is freed")
+	check_eq(LuaRuntime.get_var("freer_log"), ["W0", "W1", "W2", "W3"], "the rest of its batch ran that frame")
+	LuaRuntime.exec("freer_log = {}")
+	await frames(2)
+	check_eq(LuaRuntime.get_var("freer_log"), ["W1", "W2", "W3", "W1", "W2", "W3"], "and runs on")
+	OS.remove_logger(log)
+	check_eq(log.reports, [] as Array[String], "the engine reported nothing")
+	check_eq(Performance.get_monitor(Performance.OBJECT_ORPHAN_NODE_COUNT), orphans, "nothing left out of the tree")
+	LuaRuntime.exec("freer_log = nil")
+	world.free()
+
+
+## A LuaScriptNode whose own function is running cannot be freed from it, directly or with an
+## ancestor, any more than Godot frees an object in the middle of a call: a script error
+## says so and names `queue_free()`, and nothing is freed.
+func test_a_node_running_its_own_function_is_not_freed_under_it() -> void:
+	var holder := Node2D.new()
+	holder.name = "Holder"
+	add_child(holder)
+	var node := add_lua("res://scripts/freer.lua", holder)
+	await frames(1)
+	var before := errors.size()
+	check_eq(node.lua_call("free_parent", []), null, "the call failed")
+	check(is_instance_valid(holder) and is_instance_valid(node), "nothing was freed")
+	check(errors.size() > before and _last_message().contains(
+		"cannot free `Holder` now: the LuaScriptNode `%s` inside it is running a Lua callback; use queue_free() instead" % node.name),
+		"the error says why (got \"%s\")" % _last_message())
+	check(errors.size() > before and errors[-1]["path"] == "res://scripts/freer.lua" and errors[-1]["line"] == 16,
+		"at the script's line (got %s)" % [errors[-1] if errors.size() > before else null])
+	holder.queue_free()
+	await frames(1)
+	check(not is_instance_valid(holder), "queue_free() frees it")
 
 
 func test_thousands_of_nodes_each_holding_closures_events_and_waits() -> void:

@@ -3,7 +3,7 @@ extends TestCase
 ## the same values and errors as the general path, no garbage, and never a script or signal
 ## handler run from inside the fast call.
 
-
+const EngineErrorLog := preload("res://engine_error_log.gd")
 const JIT := "lua_runtime/performance/jit"
 
 
@@ -538,22 +538,12 @@ func _get_minimum_size() -> Vector2:
 	box.queue_free()
 
 
-## Collects the engine's error reports while it is installed.
-class ErrorLog extends Logger:
-	var reports: Array[String] = []
-
-	func _log_error(_function: String, _file: String, _line: int, code: String,
-			rationale: String, _editor_notify: bool, _error_type: int,
-			_script_backtraces: Array[ScriptBacktrace]) -> void:
-		reports.append("%s %s" % [code, rationale])
-
-
 func test_engine_methods_are_found_by_their_signature() -> void:
 	# The fast path finds each method's bind by the hash of its signature; a hash the engine
 	# does not know makes it report an error. Every const method of these classes that takes
 	# no arguments (or only defaulted ones) and returns a number, bool, vector or color is
 	# called from Lua: none may be refused, and each answers what GDScript's call does.
-	var log := ErrorLog.new()
+	var log := EngineErrorLog.new()
 	OS.add_logger(log)
 	var checked := 0
 	var objects: Array[Object] = [Node2D.new(), Node3D.new(), Sprite2D.new(), Camera2D.new(),

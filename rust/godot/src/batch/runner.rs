@@ -13,6 +13,7 @@ use godot::classes::{INode, Node};
 use godot::prelude::*;
 
 use super::Kind;
+use crate::busy_nodes::{self, Busy};
 use crate::running::Instance;
 use crate::state;
 
@@ -67,6 +68,7 @@ impl LuaBatchRunner {
             return;
         };
         let role = self.role.clone();
+        let _busy = busy_nodes::enter(self.base().instance_id(), Busy::Runner);
         // While Lua runs, nothing should need this node; the guard lets it be reached anyway.
         let _guard = self.base_mut();
         match role {

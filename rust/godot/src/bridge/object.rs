@@ -167,6 +167,7 @@ pub fn method_caller(lua: &Lua, name: &Name) -> mlua::Result<Function> {
     // cache that a group changed.
     let call: names::MethodCall = match &*name.text {
         "add_to_group" | "remove_from_group" => call_group_method,
+        "free" => call_free,
         text if super::policy::is_policed(text) => call_policed_method,
         _ => call_method,
     };
@@ -187,6 +188,23 @@ fn call_group_method(
         state.queries.group_changed(&group.to_string_lossy());
     }
     Ok(result)
+}
+
+/// `node:free()`: the extension's nodes that are inside a call under `node` are got out of
+/// the way first, or the free is refused (see `busy_nodes`).
+fn call_free(
+    lua: &Lua,
+    receiver: &Value,
+    method: &StringName,
+    text: &str,
+    args: &[Value],
+) -> mlua::Result<Value> {
+    if let Some(Ok(object)) = receiver_object(receiver)
+        && let Ok(node) = object.try_cast::<godot::classes::Node>()
+    {
+        crate::busy_nodes::make_way_for_free(&node).map_err(mlua::Error::runtime)?;
+    }
+    call_method(lua, receiver, method, text, args)
 }
 
 /// A method the sandbox checks (see `policy`).
