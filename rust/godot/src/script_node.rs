@@ -215,8 +215,9 @@ impl LuaScriptNode {
                 }
             }
         }
-        let owner = Some(self.base().instance_id());
-        let _busy = busy_nodes::enter(self.base().instance_id(), Busy::ScriptNode);
+        let id = self.base().instance_id();
+        let owner = Some(id);
+        let _busy = busy_nodes::enter(id, Busy::ScriptNode);
         let _guard = self.base_mut();
         // Runs like a callback, so the function may `await` (it then returns null).
         let Some(results) = state.run(
@@ -351,8 +352,9 @@ impl LuaScriptNode {
         };
         // While Lua runs, Godot may call back into this node (a script reading its own
         // properties, a signal handler): the guard lets those calls borrow it.
-        let owner = Some(self.base().instance_id());
-        let _busy = busy_nodes::enter(self.base().instance_id(), Busy::ScriptNode);
+        let id = self.base().instance_id();
+        let owner = Some(id);
+        let _busy = busy_nodes::enter(id, Busy::ScriptNode);
         let _guard = self.base_mut();
         let args = (this, args);
         state.run(&function, args, &instance.path, owner);

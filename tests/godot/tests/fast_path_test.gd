@@ -341,7 +341,8 @@ func test_engine_singletons_are_read_like_other_objects() -> void:
 	check_eq(LuaRuntime.eval("OS:get_processor_count()"), OS.get_processor_count(), "OS's")
 
 
-func test_a_script_on_the_node_sees_every_access() -> void:
+## A Node2D script whose `_set` records each `position` written in `seen`.
+func _position_watcher() -> GDScript:
 	var script := GDScript.new()
 	script.source_code = """extends Node2D
 var seen: Array = []
@@ -351,6 +352,11 @@ func _set(property: StringName, value: Variant) -> bool:
 	return false
 """
 	script.reload()
+	return script
+
+
+func test_a_script_on_the_node_sees_every_access() -> void:
+	var script := _position_watcher()
 	var node := Node2D.new()
 	node.set_script(script)
 	add_child(node)
@@ -361,19 +367,11 @@ func _set(property: StringName, value: Variant) -> bool:
 	node.queue_free()
 
 
-## Whether a node has a script is learnt once and then followed through `script_changed`:
-## a script attached after Lua moved the node sees the next access, and once it is taken off
-## the node is moved again without it.
+## The fast path asks a node for its script at every access: a script attached after Lua
+## moved the node sees the next access, and once it is taken off the node is moved again
+## without it.
 func test_a_script_attached_later_sees_every_access_from_then_on() -> void:
-	var script := GDScript.new()
-	script.source_code = """extends Node2D
-var seen: Array = []
-func _set(property: StringName, value: Variant) -> bool:
-	if property == &"position":
-		seen.append(value)
-	return false
-"""
-	script.reload()
+	var script := _position_watcher()
 	var node := _node2d()
 	LuaRuntime.exec("for i = 1, 300 do v.position = Vector2(i, 0) end")
 	node.set_script(script)

@@ -47,9 +47,8 @@ struct Watched {
     objects: FxHashSet<usize>,
     /// Entries no binding and no holder uses, to be used again.
     unused: Vec<&'static Entry>,
-    /// Where the next entry of the newest chunk is.
-    next: usize,
-    chunk: Option<&'static [Entry]>,
+    /// The newest chunk's entries not handed out yet.
+    fresh: &'static [Entry],
 }
 
 /// Entries are made this many at a time. A chunk is never freed (entries are used again), so
@@ -71,18 +70,13 @@ impl Watched {
         if let Some(entry) = self.unused.pop() {
             return entry;
         }
-        let chunk = match self.chunk {
-            Some(chunk) if self.next < chunk.len() => chunk,
-            _ => {
-                let chunk: &'static [Entry] =
-                    Box::leak((0..CHUNK).map(|_| Entry::default()).collect());
-                self.chunk = Some(chunk);
-                self.next = 0;
-                chunk
+        loop {
+            if let Some((entry, rest)) = self.fresh.split_first() {
+                self.fresh = rest;
+                return entry;
             }
-        };
-        self.next += 1;
-        &chunk[self.next - 1]
+            self.fresh = Box::leak((0..CHUNK).map(|_| Entry::default()).collect());
+        }
     }
 }
 
