@@ -68,11 +68,14 @@ if [[ $which == all || $which == compute ]]; then
 	echo "== compute kernels: Lua in Godot against GDScript, and against a standalone LuaJIT"
 	# The same Lua file with a plain state of the same LuaJIT, outside Godot.
 	cargo build --release --quiet -p lua_runtime_core --example standalone_lua
-	"$repo_root/target/release/examples/standalone_lua" "$project/compute/kernels.lua" 7 \
-		>"$logs/compute-standalone.log"
+	# Its per-kernel times, each line made by the sed replacement $1 (\1 the kernel, \2 µs).
+	standalone_lua() {
+		"$repo_root/target/release/examples/standalone_lua" "$project/compute/kernels.lua" 7 |
+			tee "$logs/compute-standalone.log" |
+			sed -n "s/^BENCH-STANDALONE kernel=\([a-z_]*\) us=\([0-9]*\).*/$1/p"
+	}
+	standalone=$(standalone_lua '\1:\2' | paste -sd, -)
 	sed "s/^/[compute-standalone] /" "$logs/compute-standalone.log"
-	standalone=$(sed -n 's/^BENCH-STANDALONE kernel=\([a-z_]*\) us=\([0-9]*\).*/\1:\2/p' \
-		"$logs/compute-standalone.log" | paste -sd, -)
 	run compute -s res://compute.gd -- "--standalone=$standalone"
 	# LuaJIT's trace choices differ from one process to the next, and with them a kernel's time
 	# (see docs/benchmarks.md): one process of each says little. Alternate the standalone run and
@@ -80,21 +83,21 @@ if [[ $which == all || $which == compute ]]; then
 	pairs=${COMPUTE_PAIRS:-9}
 	: >"$logs/compute-pairs.txt"
 	for ((pair = 1; pair <= pairs; pair++)); do
-		"$repo_root/target/release/examples/standalone_lua" "$project/compute/kernels.lua" 7 |
-			sed -n 's/^BENCH-STANDALONE kernel=\([a-z_]*\) us=\([0-9]*\).*/standalone \1 \2/p' \
-				>>"$logs/compute-pairs.txt"
+		standalone_lua 'standalone \1 \2' >>"$logs/compute-pairs.txt"
 		run compute-lua-only -s res://compute.gd -- --lua-only >/dev/null
 		sed -n 's/^BENCH kernel=\([a-z_]*\) .*lua_us=\([0-9]*\).*/godot \1 \2/p' \
 			"$logs/compute-lua-only.log" >>"$logs/compute-pairs.txt"
 	done
+	# "median min max" of one side's times for one kernel.
+	side_times() {
+		awk -v w="$1" -v k="$2" '$1 == w && $2 == k { print $3 }' "$logs/compute-pairs.txt" |
+			sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)], v[1], v[NR] }'
+	}
 	for kernel in nbody spectral_norm mandelbrot binary_trees strings; do
-		median() { awk -v w="$1" -v k="$kernel" '$1 == w && $2 == k { print $3 }' \
-			"$logs/compute-pairs.txt" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-		range() { awk -v w="$1" -v k="$kernel" '$1 == w && $2 == k { print $3 }' \
-			"$logs/compute-pairs.txt" | sort -n | sed -n '1p;$p' | paste -sd- -; }
-		s=$(median standalone) g=$(median godot)
-		echo "[compute-pairs] BENCH kernel=$kernel pairs=$pairs standalone_median_us=$s ($(range standalone))" \
-			"godot_median_us=$g ($(range godot)) lua_over_standalone=$(awk -v g="$g" -v s="$s" 'BEGIN { printf "%.2fx", g / s }')"
+		read -r s s_min s_max < <(side_times standalone "$kernel")
+		read -r g g_min g_max < <(side_times godot "$kernel")
+		echo "[compute-pairs] BENCH kernel=$kernel pairs=$pairs standalone_median_us=$s ($s_min-$s_max)" \
+			"godot_median_us=$g ($g_min-$g_max) lua_over_standalone=$(awk -v g="$g" -v s="$s" 'BEGIN { printf "%.2fx", g / s }')"
 	done
 fi
 
