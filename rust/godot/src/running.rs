@@ -103,6 +103,14 @@ impl Instance {
         }
     }
 
+    /// The node entered the tree or its `target_path` changed to `path`: `self.target` is
+    /// found again now (see [`crate::bridge::instance::find_target_now`]).
+    pub fn find_target(&self, lua: &Lua, path: &godot::builtin::NodePath) {
+        if let Ok(state) = self.state(lua) {
+            let _ = crate::bridge::instance::find_target_now(lua, &state, &self.node_ref, path);
+        }
+    }
+
     /// The node's `self`.
     ///
     /// # Errors

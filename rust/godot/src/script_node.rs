@@ -90,7 +90,7 @@ impl INode for LuaScriptNode {
             instance.set_in_tree(true);
             if let Some(state) = state::existing() {
                 state.batches.joined(instance);
-                instance.forget_target(state.host.lua());
+                instance.find_target(state.host.lua(), &self.target_path);
             }
         }
     }
@@ -148,7 +148,11 @@ impl LuaScriptNode {
         // `query.by_script` answers name the nodes scripts drive.
         if let Some(state) = state::existing() {
             if let Some(instance) = &self.instance {
-                instance.forget_target(state.host.lua());
+                if instance.in_tree() {
+                    instance.find_target(state.host.lua(), &self.target_path);
+                } else {
+                    instance.forget_target(state.host.lua());
+                }
             }
             state.queries.scripts_changed();
         }
@@ -314,6 +318,7 @@ impl LuaScriptNode {
                 self.load_error = None;
                 instance.order.set(self.execution_order);
                 instance.set_enabled(self.enabled);
+                instance.find_target(state.host.lua(), &self.target_path);
                 let instance = Rc::new(instance);
                 state.batches.joined(&instance);
                 state.running.add(&instance);

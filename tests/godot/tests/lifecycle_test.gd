@@ -97,6 +97,10 @@ func test_target_follows_moves_and_target_path_changes() -> void:
 	check_eq(node.lua_call("target_name", []), null, "a renamed target is no longer at the path")
 	node.target_path = NodePath("../..")
 	check_eq(node.lua_call("target_name", []), String(name), "an ancestor further up")
+	second.remove_child(node)
+	node.target_path = NodePath("..")
+	first.add_child(node)
+	check_eq(node.lua_call("target_name", []), "First", "the parent it joined after a path set outside the tree")
 	first.free()
 	second.free()
 

@@ -128,14 +128,41 @@ fn find_target(lua: &Lua, state: &Table) -> mlua::Result<Value> {
         return Ok(Value::Nil);
     };
     let path: NodePath = node.get("target_path").try_to().unwrap_or_default();
-    let Some(target) = node.get_node_or_null(&path) else {
+    target_at(lua, &meta, &node, &path)
+}
+
+/// The node at `path` from `node`, kept in `meta` when the path names an ancestor.
+fn target_at(lua: &Lua, meta: &Table, node: &Gd<Node>, path: &NodePath) -> mlua::Result<Value> {
+    let Some(target) = node.get_node_or_null(path) else {
         return Ok(Value::Nil);
     };
     let proxy = Value::UserData(super::pool::wrap(lua, target.upcast())?);
-    if names_an_ancestor(&path) {
+    if names_an_ancestor(path) {
         meta.raw_set(TARGET, &proxy)?;
     }
     Ok(proxy)
+}
+
+/// Finds `self.target` now rather than at its first use, for a script node `node` in the
+/// tree whose `target_path` is `path`.
+///
+/// The first frame then runs the same code as every later one. LuaJIT compiles the loop
+/// that runs a batch during that frame, and a lookup made there (a call into the runtime)
+/// would end that compiled loop early for good: every later frame would run each node
+/// through a side branch of it, without the loop's hoisted checks (the mover benchmark's
+/// Lua time per node went down in every one of six alternated runs once this lookup moved
+/// here).
+pub fn find_target_now(
+    lua: &Lua,
+    state: &Table,
+    node: &Gd<Node>,
+    path: &NodePath,
+) -> mlua::Result<()> {
+    forget_target(state)?;
+    match state.metatable() {
+        Some(meta) if names_an_ancestor(path) => target_at(lua, &meta, node, path).map(|_| ()),
+        _ => Ok(()),
+    }
 }
 
 fn names_an_ancestor(path: &NodePath) -> bool {
