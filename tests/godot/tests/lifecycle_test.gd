@@ -105,6 +105,31 @@ func test_target_follows_moves_and_target_path_changes() -> void:
 	second.free()
 
 
+func test_a_target_the_script_assigns_stays_after_a_move() -> void:
+	var first := Node.new()
+	first.name = "First"
+	add_child(first)
+	var second := Node.new()
+	second.name = "Second"
+	add_child(second)
+	var chosen := Node.new()
+	chosen.name = "Chosen"
+	add_child(chosen)
+	var node := add_lua("res://scripts/bridge.lua", first)
+	node.lua_set("target", chosen)
+	check_eq(node.lua_call("target_name", []), "Chosen", "the script's own choice")
+	node.reparent(second)
+	check_eq(node.lua_call("target_name", []), "Chosen", "kept after the node moved")
+	node.lua_set("target", null)
+	check_eq(node.lua_call("target_name", []), "Second", "the parent again once the script lets go")
+	var own := add_lua("res://scripts/own_target.lua", first)
+	check_eq(own.lua_call("read_target", []), "mine", "a module's own target comes first")
+	own.reparent(second)
+	check_eq(own.lua_call("read_target", []), "mine", "also after a move")
+	for n in [first, second, chosen]:
+		n.free()
+
+
 func test_target_is_the_parent_by_default() -> void:
 	var body := Node2D.new()
 	body.position = Vector2(5, 5)
