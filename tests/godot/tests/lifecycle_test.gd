@@ -77,12 +77,8 @@ func test_each_node_has_its_own_state() -> void:
 
 
 func test_target_follows_moves_and_target_path_changes() -> void:
-	var first := Node.new()
-	first.name = "First"
-	add_child(first)
-	var second := Node.new()
-	second.name = "Second"
-	add_child(second)
+	var first := _named_child("First")
+	var second := _named_child("Second")
 	var node := add_lua("res://scripts/bridge.lua", first)
 	check_eq(node.lua_call("target_name", []), "First", "the parent")
 	check_eq(node.lua_call("target_name", []), "First", "asked again")
@@ -106,15 +102,9 @@ func test_target_follows_moves_and_target_path_changes() -> void:
 
 
 func test_a_target_the_script_assigns_stays_after_a_move() -> void:
-	var first := Node.new()
-	first.name = "First"
-	add_child(first)
-	var second := Node.new()
-	second.name = "Second"
-	add_child(second)
-	var chosen := Node.new()
-	chosen.name = "Chosen"
-	add_child(chosen)
+	var first := _named_child("First")
+	var second := _named_child("Second")
+	var chosen := _named_child("Chosen")
 	var node := add_lua("res://scripts/bridge.lua", first)
 	node.lua_set("target", chosen)
 	check_eq(node.lua_call("target_name", []), "Chosen", "the script's own choice")
@@ -128,6 +118,14 @@ func test_a_target_the_script_assigns_stays_after_a_move() -> void:
 	check_eq(own.lua_call("read_target", []), "mine", "also after a move")
 	for n in [first, second, chosen]:
 		n.free()
+
+
+## A plain Node named `node_name`, added to the test.
+func _named_child(node_name: String) -> Node:
+	var node := Node.new()
+	node.name = node_name
+	add_child(node)
+	return node
 
 
 func test_target_is_the_parent_by_default() -> void:
