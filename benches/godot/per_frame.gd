@@ -11,8 +11,16 @@ extends SceneTree
 ## `--gc-budget-us=0` the collector's frame budget (`lua_runtime/performance/gc_frame_budget_us`),
 ## `--memory-only` to measure only the memory (in a fresh process, before any run),
 ## `--lua-only` to skip the GDScript runs (for a profiler), `--rounds=3` how many times Lua
-## and GDScript alternate (the ratio printed is the median of the rounds').
+## and GDScript alternate (the ratio printed is the median of the rounds'), `--side-by-side`
+## to run only the side-by-side measure below.
 ## Prints `BENCH` lines with microseconds per node per frame and the Lua/GDScript ratio.
+##
+## Then, side by side (`BENCH-SIDE` lines): the N Lua nodes and the N GDScript nodes in one
+## scene, timed separately within each frame (each group between two markers), the ratio taken
+## frame by frame. The machine's speed drifts over seconds, by up to 2x; two measures a few
+## milliseconds apart see the same speed, where rounds a second apart may not. The groups
+## swap places each round (which runs first), and the ratio printed is the median over all
+## frames of all rounds.
 
 const WARMUP := 10
 var frames := 60
@@ -21,6 +29,7 @@ const MEMORY_NODES := 10000
 var sizes: Array[int] = [1000, 10000, 50000]
 var kinds: Array[String] = ["mover", "empty"]
 var lua_only := false
+var side_by_side_only := false
 ## Lua and GDScript run alternately this many times; the ratio reported is the median of
 ## the rounds' ratios (single runs on a busy 2-core machine move by up to 2x).
 var rounds := 3
@@ -58,6 +67,8 @@ func _start() -> void:
 			kinds.clear()
 		elif arg == "--lua-only":
 			lua_only = true
+		elif arg == "--side-by-side":
+			side_by_side_only = true
 		elif arg.begins_with("--frames="):
 			frames = int(arg.trim_prefix("--frames="))
 		elif arg.begins_with("--kinds="):
@@ -74,6 +85,8 @@ func _start() -> void:
 func _run_all() -> void:
 	for kind in kinds:
 		for size in sizes:
+			if side_by_side_only:
+				continue
 			var lua_times: Array[float] = []
 			var gd_times: Array[float] = []
 			var ratios: Array[float] = []
@@ -87,8 +100,74 @@ func _run_all() -> void:
 			print("BENCH %s n=%d lua_us_per_node=%.3f gdscript_us_per_node=%.3f lua/gdscript=%.2fx rounds=%d ratio_range=%.2f-%.2fx" % [
 				kind, size, _median(lua_times), _median(gd_times), _median(ratios), rounds,
 				ratios[0], ratios[-1]])
+	if not lua_only:
+		for kind in kinds:
+			for size in sizes:
+				await _side_by_side(kind, size)
 	await _memory()
 	quit()
+
+
+## Lua and GDScript nodes in one scene, each group timed within every frame; the ratio of
+## the two in a frame, median over the frames of `rounds` rounds (the groups swap places
+## from one round to the next).
+func _side_by_side(kind: String, size: int) -> void:
+	var ratios: Array[float] = []
+	var lua_times: Array[float] = []
+	var gd_times: Array[float] = []
+	for round in rounds:
+		var lua_first := round % 2 == 0
+		await process_frame
+		var world := Node2D.new()
+		root.add_child(world)
+		var marks: Array[int] = [0, 0, 0]
+		for at in 3:
+			var marker := Marker.new()
+			# Lua nodes run at priority 0 (their execution_order), GDScript nodes at 2 or -2.
+			marker.process_priority = [-1000, 1 if lua_first else -1, 1000][at]
+			marker.on_process = func(_delta: float) -> void: marks[at] = Time.get_ticks_usec()
+			world.add_child(marker)
+		var script: GDScript = load("res://per_frame/%s.gd" % kind)
+		var movers: Array[Node2D] = []
+		for i in size:
+			var lua_mover := Node2D.new()
+			var node := LuaScriptNode.new()
+			node.script_path = "res://per_frame/%s.lua" % kind
+			lua_mover.add_child(node)
+			world.add_child(lua_mover)
+			var gd_mover := Node2D.new()
+			gd_mover.set_script(script)
+			gd_mover.process_priority = 2 if lua_first else -2
+			world.add_child(gd_mover)
+			movers.append_array([lua_mover, gd_mover])
+		for i in WARMUP + frames:
+			await process_frame
+			if i < WARMUP:
+				continue
+			var first := float(marks[1] - marks[0])
+			var second := float(marks[2] - marks[1])
+			var lua := first if lua_first else second
+			var gd := second if lua_first else first
+			lua_times.append(lua / size)
+			gd_times.append(gd / size)
+			if gd > 0.0:
+				ratios.append(lua / gd)
+		_check_same(kind, movers)
+		world.free()
+	ratios.sort()
+	print("BENCH-SIDE %s n=%d lua_us_per_node=%.3f gdscript_us_per_node=%.3f lua/gdscript=%.2fx frames=%d rounds=%d ratio_quartiles=%.2f-%.2fx" % [
+		kind, size, _median(lua_times), _median(gd_times), _median(ratios), ratios.size(), rounds,
+		ratios[ratios.size() / 4], ratios[ratios.size() * 3 / 4]])
+
+
+## Side by side, both languages moved their nodes the same.
+func _check_same(kind: String, movers: Array[Node2D]) -> void:
+	for i in range(0, movers.size(), 2):
+		var lua := movers[i].position
+		var gd := movers[i + 1].position
+		if kind == "mover" and (lua == Vector2.ZERO or not lua.is_equal_approx(gd)):
+			printerr("BENCH-ERROR %s side by side: Lua moved to %s, GDScript to %s" % [kind, lua, gd])
+			return
 
 
 func _median(values: Array[float]) -> float:
