@@ -83,6 +83,27 @@ func test_a_saved_script_runs_its_new_code_with_state_kept() -> void:
 	node.queue_free()
 
 
+func test_a_reload_that_defines_target_takes_over_self_target() -> void:
+	var path := path_of("targeted")
+	var reads := "read = function(self) return type(self.target) == 'string' and self.target or tostring(self.target.name) end,"
+	write(path, counter_source(1, reads))
+	var parent := Node.new()
+	parent.name = "Parent"
+	add_child(parent)
+	var node := add_lua(path, parent)
+	await frames(2)
+	check_eq(node.lua_call("read", []), "Parent", "the parent, before")
+	write(path, counter_source(2, reads + " target = 'mine',"))
+	var took := await wait_until(func() -> bool: return node.lua_call("version", []) == 2)
+	check(took >= 0, "the version defining target runs")
+	check_eq(node.lua_call("read", []), "mine", "the module's own target comes first")
+	write(path, counter_source(3, reads))
+	took = await wait_until(func() -> bool: return node.lua_call("version", []) == 3)
+	check(took >= 0, "the version without it runs")
+	check_eq(node.lua_call("read", []), "Parent", "the parent again")
+	parent.free()
+
+
 func test_a_syntax_error_keeps_the_old_code_and_names_the_line() -> void:
 	var path := path_of("typo")
 	write(path, counter_source(1))
