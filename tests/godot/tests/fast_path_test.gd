@@ -384,6 +384,50 @@ func test_a_script_attached_later_sees_every_access_from_then_on() -> void:
 	node.queue_free()
 
 
+func test_a_script_attached_in_the_middle_of_a_loop_sees_the_rest() -> void:
+	# The fast path remembers that an object has no script until the object says its script
+	# changed: a script attached by engine code the loop itself calls must see the writes
+	# after it, and a script taken off must stop seeing them.
+	var script := _position_watcher()
+	var node := _node2d()
+	LuaRuntime.set_var("attach", func() -> void: node.set_script(script))
+	LuaRuntime.set_var("detach", func() -> void: node.set_script(null))
+	LuaRuntime.exec("""
+		for i = 1, 300 do
+			v.position = Vector2(i, 0)
+			if i == 100 then attach:call() end
+		end""")
+	check_eq(node.get("seen").size(), 200, "the script's _set saw the 200 writes after it came")
+	check_eq(node.position, Vector2(300, 0), "and the node moved")
+	var seen: Array = node.get("seen")
+	LuaRuntime.exec("""
+		for i = 1, 300 do
+			if i == 100 then detach:call() end
+			v.position = Vector2(i, 2)
+		end""")
+	check_eq(seen.size(), 299, "the script saw the writes before it left, none after")
+	check_eq(node.position, Vector2(300, 2), "and the node moved on")
+	LuaRuntime.set_var("attach", null)
+	LuaRuntime.set_var("detach", null)
+	node.queue_free()
+
+
+func test_a_node_lua_moves_often_is_followed_only_while_lua_holds_it() -> void:
+	# The fast path follows `script_changed` of the objects it touches often, instead of
+	# asking each time, and lets go of the connection once Lua no longer holds the object.
+	var node := _node2d()
+	LuaRuntime.exec("v.position = Vector2(1, 1)")
+	check_eq(node.script_changed.get_connections().size(), 0, "touched once: not followed")
+	LuaRuntime.exec("for i = 1, 50 do v.position = Vector2(i, 0) end")
+	check_eq(node.script_changed.get_connections().size(), 1, "touched often: followed")
+	LuaRuntime.set_var("v", null)
+	LuaRuntime.collect_garbage()
+	LuaRuntime.collect_garbage()
+	check_eq(node.script_changed.get_connections().size(), 0, "let go with Lua's last hold on it")
+	check_eq(node.position, Vector2(50, 0), "and it moved")
+	node.queue_free()
+
+
 func test_setters_that_emit_signals_run_lua_handlers() -> void:
 	# `visible` emits `visibility_changed` and a Control's `position` emits
 	# `item_rect_changed` at once: these writes take the general path, so the Lua handler

@@ -3,6 +3,7 @@
 //! A handle is a slot index plus the slot's generation, sent to Lua as a double: a slot
 //! used again never answers for a wrapper that is gone.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
@@ -63,7 +64,15 @@ struct Slot {
     /// Filled at the first fast access.
     class: Option<Rc<std::cell::RefCell<Class>>>,
     spatial: Option<Spatial>,
+    /// How many times the engine was asked for the object's script (up to [`FOLLOW_AFTER`]).
+    script_checks: Cell<u8>,
 }
+
+/// An object is asked for its script this many times before its `script_changed` is followed
+/// instead ([`Alive::note_no_script`]): following costs the engine about 900 bytes per
+/// object, worth it for the objects a script touches every frame, not for every object it
+/// ever reads once.
+const FOLLOW_AFTER: u8 = 8;
 
 #[derive(Default)]
 pub struct Slots {
@@ -89,6 +98,7 @@ impl Slots {
                     generation: 0,
                     class: None,
                     spatial: None,
+                    script_checks: Cell::new(0),
                 });
                 self.slots.len() - 1
             }
@@ -103,6 +113,10 @@ impl Slots {
     pub fn release(&mut self, handle: f64) {
         if let Some(index) = self.index_of(handle) {
             let slot = &mut self.slots[index];
+            if let Some(object) = &slot.object {
+                slot.alive.unfollow_if_last(object);
+            }
+            slot.script_checks.set(0);
             slot.object = None;
             slot.alive = Alive::Held;
             slot.class = None;
@@ -181,11 +195,24 @@ impl Slots {
     /// script (a script's `_get` and `_set` see every access, its methods every call).
     fn usable(&self, index: usize) -> bool {
         let slot = &self.slots[index];
-        slot.alive.now()
-            && slot
-                .object
-                .as_ref()
-                .is_some_and(|object| object.get_script().is_none())
+        if slot.alive.lives_without_script() {
+            return true;
+        }
+        if !slot.alive.now() {
+            return false;
+        }
+        match &slot.object {
+            Some(object) if object.get_script().is_none() => {
+                let checks = slot.script_checks.get();
+                if checks < FOLLOW_AFTER {
+                    slot.script_checks.set(checks + 1);
+                } else {
+                    slot.alive.note_no_script(object);
+                }
+                true
+            }
+            _ => false,
+        }
     }
 
     /// The slot behind `handle` and what the fast path knows of its member `name`: a
