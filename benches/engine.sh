@@ -61,6 +61,7 @@ if [[ $which == all || $which == per-frame ]]; then
 	echo "== per-frame path: N nodes moved by Lua against GDScript, empty _process, memory"
 	run per-frame-memory -s res://per_frame.gd -- --memory-only
 	run per-frame -s res://per_frame.gd -- "${@:2}"
+	run per-frame-side -s res://per_frame.gd -- --side-by-side "${@:2}"
 	run per-frame-unbatched -s res://per_frame.gd -- --unbatched --kinds=empty,mover --sizes=10000 "${@:2}"
 fi
 
