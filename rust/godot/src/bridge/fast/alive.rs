@@ -213,9 +213,7 @@ impl Alive {
         }
         entry.state.fetch_or(SCRIPTLESS, Ordering::AcqRel);
     }
-}
 
-impl Alive {
     /// Stops following the live or freed `object` (this one's) if this is the last holder
     /// besides the binding: the connection is memory the engine keeps for the object.
     pub fn unfollow_if_last(&self, object: &Gd<Object>) {
