@@ -26,7 +26,10 @@
 //! engine has said several times that an object has none, the object's `script_changed` is
 //! followed instead (one connection per object, to a single shared callable that appends the
 //! object: about 900 bytes of the engine's memory each, given back when Lua lets go of the
-//! object), and the fast path asks again only after it is emitted.
+//! object), and the fast path asks again only after it is emitted. A script attached without
+//! that signal (while the object's signals are blocked, or by a language extension that sets
+//! a script instance directly) goes unseen until the signal next comes or Lua lets go of the
+//! object; docs/lua-api.md says so.
 
 use std::ffi::c_void;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -212,6 +215,11 @@ impl Alive {
             entry.state.fetch_or(FOLLOWED, Ordering::AcqRel);
         }
         entry.state.fetch_or(SCRIPTLESS, Ordering::AcqRel);
+        // A script given on another thread since the caller asked: its signal may have come
+        // before the mark, so ask once more now that the mark is set.
+        if object.get_script().is_some() {
+            entry.state.fetch_and(!SCRIPTLESS, Ordering::AcqRel);
+        }
     }
 
     /// Stops following the live or freed `object` (this one's) if this is the last holder
