@@ -94,8 +94,7 @@ pub fn set_module(state: &Table, module: Table) -> mlua::Result<()> {
     let Some(meta) = state.metatable() else {
         return Ok(());
     };
-    // A module that defines `target` answers `self.target` before the node does.
-    if module.raw_get::<Value>(TARGET)? != Value::Nil {
+    if defines_target(&module)? {
         unkeep_target(state, &meta)?;
     } else if let Value::UserData(target) = meta.raw_get::<Value>(TARGET)? {
         keep_target(state, &meta, &target)?;
@@ -157,19 +156,20 @@ fn target_at(
         return Ok(Value::Nil);
     };
     let proxy = super::pool::wrap(lua, target.upcast())?;
+    // Called only while `meta` keeps no target, so there is no old one to take out of `state`.
     if names_an_ancestor(path) {
-        unkeep_target(state, meta)?;
         meta.raw_set(TARGET, &proxy)?;
         let module: Option<Table> = meta.raw_get(MODULE)?;
-        let shadowed = match module {
-            Some(module) => module.raw_get::<Value>(TARGET)? != Value::Nil,
-            None => false,
-        };
-        if !shadowed {
+        if !module.map_or(Ok(false), |module| defines_target(&module))? {
             keep_target(state, meta, &proxy)?;
         }
     }
     Ok(Value::UserData(proxy))
+}
+
+/// Whether `module` defines `target`, which then answers `self.target` before the node does.
+fn defines_target(module: &Table) -> mlua::Result<bool> {
+    Ok(module.raw_get::<Value>(TARGET)? != Value::Nil)
 }
 
 /// Puts `target` in `state` as its field `target`, unless the script put a value of its own

@@ -31,12 +31,11 @@
 //! a script instance directly) goes unseen until the signal next comes or Lua lets go of the
 //! object; docs/lua-api.md says so.
 
+use std::cell::RefCell;
 use std::ffi::c_void;
+use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{LazyLock, Mutex, PoisonError};
-
-use std::cell::RefCell;
-use std::fmt;
 
 use godot::builtin::{Callable, RustCallable, Variant};
 use godot::classes::object::ConnectFlags;
