@@ -88,6 +88,8 @@ func _run_all() -> void:
 	for kind in kinds:
 		for size in sizes:
 			if side_by_side_only:
+				if not lua_only:
+					await _side_by_side(kind, size)
 				continue
 			var lua_times: Array[float] = []
 			var gd_times: Array[float] = []
@@ -102,10 +104,6 @@ func _run_all() -> void:
 			print("BENCH %s n=%d lua_us_per_node=%.3f gdscript_us_per_node=%.3f lua/gdscript=%.2fx rounds=%d ratio_range=%.2f-%.2fx" % [
 				kind, size, _median(lua_times), _median(gd_times), _median(ratios), rounds,
 				ratios[0], ratios[-1]])
-	if side_by_side_only and not lua_only:
-		for kind in kinds:
-			for size in sizes:
-				await _side_by_side(kind, size)
 	await _memory()
 	quit()
 
@@ -132,13 +130,9 @@ func _side_by_side(kind: String, size: int) -> void:
 		var script: GDScript = load("res://per_frame/%s.gd" % kind)
 		var movers: Array[Node2D] = []
 		for i in size:
-			var lua_mover := Node2D.new()
-			var node := LuaScriptNode.new()
-			node.script_path = "res://per_frame/%s.lua" % kind
-			lua_mover.add_child(node)
+			var lua_mover := _mover(kind, true, script)
 			world.add_child(lua_mover)
-			var gd_mover := Node2D.new()
-			gd_mover.set_script(script)
+			var gd_mover := _mover(kind, false, script)
 			gd_mover.process_priority = 2 if lua_first else -2
 			world.add_child(gd_mover)
 			movers.append_array([lua_mover, gd_mover])
@@ -177,6 +171,18 @@ func _check_same(kind: String, movers: Array[Node2D]) -> void:
 			return
 
 
+## A Node2D moved by a LuaScriptNode child running `per_frame/<kind>.lua`, or by `script`.
+func _mover(kind: String, lua: bool, script: GDScript) -> Node2D:
+	var mover := Node2D.new()
+	if lua:
+		var node := LuaScriptNode.new()
+		node.script_path = "res://per_frame/%s.lua" % kind
+		mover.add_child(node)
+	else:
+		mover.set_script(script)
+	return mover
+
+
 func _median(values: Array[float]) -> float:
 	var sorted := values.duplicate()
 	sorted.sort()
@@ -198,13 +204,7 @@ func _run(kind: String, size: int, lua: bool) -> float:
 	var script: GDScript = load("res://per_frame/%s.gd" % kind)
 	var movers: Array[Node2D] = []
 	for i in size:
-		var mover := Node2D.new()
-		if lua:
-			var node := LuaScriptNode.new()
-			node.script_path = "res://per_frame/%s.lua" % kind
-			mover.add_child(node)
-		else:
-			mover.set_script(script)
+		var mover := _mover(kind, lua, script)
 		world.add_child(mover)
 		movers.append(mover)
 	var after := Marker.new()
