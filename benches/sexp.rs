@@ -62,7 +62,7 @@ impl World for Fake {
             },
         ))
     }
-    fn current(&mut self, _: NodeId, _: &str) -> Option<Value> {
+    fn current(&mut self, _: NodeId, _: &Rc<str>) -> Option<Value> {
         Some(Value::Int(80))
     }
     fn position(&mut self, node: NodeId) -> Result<Position, String> {

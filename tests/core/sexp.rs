@@ -238,9 +238,9 @@ impl World for Fake {
         Ok((value, watch))
     }
 
-    fn current(&mut self, node: NodeId, property: &str) -> Option<Value> {
+    fn current(&mut self, node: NodeId, property: &Rc<str>) -> Option<Value> {
         self.rereads += 1;
-        self.nodes.get(&node)?.props.get(property).cloned()
+        self.nodes.get(&node)?.props.get(&**property).cloned()
     }
 
     fn position(&mut self, node: NodeId) -> Result<Position, String> {

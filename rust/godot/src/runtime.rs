@@ -11,6 +11,7 @@ use lua_runtime_core::BytecodeCache;
 use crate::bridge::convert;
 use crate::errors::{error_code, report, to_godot_error};
 use crate::expressions::object::LuaExpression;
+use crate::expressions::world::id_of;
 use crate::{reload, state, stats_dict};
 
 /// The Lua runtime: one shared Lua state for every LuaScriptNode, its caches and statistics.
@@ -166,7 +167,7 @@ impl LuaRuntime {
         let result = state.expressions.compile(&sexp.to_string()).and_then(|c| {
             state
                 .expressions
-                .evaluate(&state, &c, context_node.as_ref(), true)
+                .evaluate(&state, &c, context_node.as_ref().map_or(0, id_of), true)
         });
         result.unwrap_or_else(|e| {
             report(&state, &e);

@@ -89,6 +89,29 @@ func test_errors_name_the_problem_and_where() -> void:
 	check_eq(_last_message(), "no context node: a relative path needs one at 1:1 in (has-node \"Player\")", "no context")
 
 
+func test_a_compiled_expression_takes_a_node_or_null_as_its_context() -> void:
+	ship("Player")
+	var expr := LuaRuntime.compile_expression("(has-node \"Player\")")
+	check_eq(expr.evaluate(world), true, "a node")
+	var typed_null: Node = null
+	var absolute := LuaRuntime.compile_expression("(+ 1 2)")
+	check_eq(absolute.evaluate(null), 3, "null")
+	check_eq(absolute.evaluate(typed_null), 3, "a typed null")
+	check(errors.is_empty(), "no errors: %s" % [errors])
+	check_eq(expr.evaluate(42), null, "an int is no context")
+	check_eq(_last_message(), "the context must be a Node or null, not int at 1:1 in (has-node \"Player\")", "named")
+	var resource := Resource.new()
+	check_eq(expr.evaluate(resource), null, "nor is a Resource")
+	check_eq(_last_message(), "the context must be a Node or null, not Resource at 1:1 in (has-node \"Player\")", "its class named")
+	var gone := Node.new()
+	world.add_child(gone)
+	check_eq(expr.evaluate_uncached(gone), false, "a node without a Player child")
+	gone.free()
+	check_eq(expr.evaluate(gone), null, "a freed node is no context")
+	check_eq(_last_message(), "the context node was freed at 1:1 in (has-node \"Player\")", "said so")
+	check_eq(expr.evaluate(world), true, "the expression still works")
+
+
 func test_a_changed_signal_invalidates_and_hits_are_counted() -> void:
 	var player := ship("Player")
 	var expr := LuaRuntime.compile_expression("(> (prop \"Player\" \"health\") 50)")

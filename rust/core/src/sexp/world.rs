@@ -94,7 +94,7 @@ pub trait World {
     }
 
     /// The value of `property` now, for a [`Watch::Check`]; `None` when it cannot be read.
-    fn current(&mut self, node: NodeId, property: &str) -> Option<Value>;
+    fn current(&mut self, node: NodeId, property: &Rc<str>) -> Option<Value>;
 
     /// A way to read `property` of `node` again and again (a value a set checks at each
     /// evaluation), with what finding the node and the name took kept; `None` when the

@@ -13,6 +13,7 @@ use mlua::{Function, Lua, Table, Value};
 
 use super::Implementation;
 use super::object::LuaExpression;
+use super::world::id_of;
 use crate::bridge::object::receiver_object;
 use crate::bridge::{convert, describe, text_argument};
 use crate::state::running;
@@ -31,7 +32,7 @@ pub fn install(lua: &Lua) -> mlua::Result<()> {
                 .map_err(failure("sexp.eval"))?;
             let value = state
                 .expressions
-                .evaluate(&state, &compiled, context.as_ref(), true)
+                .evaluate(&state, &compiled, context.as_ref().map_or(0, id_of), true)
                 .map_err(failure("sexp.eval"))?;
             convert::to_lua(lua, &value)
         })?,

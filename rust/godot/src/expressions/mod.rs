@@ -187,11 +187,10 @@ impl Expressions {
         &self,
         state: &RuntimeState,
         expr: &Rc<Compiled>,
-        context: Option<&Gd<Node>>,
+        context: NodeId,
         cached: bool,
     ) -> Result<Variant, Error> {
         self.listen();
-        let context = context.map_or(0, id_of);
         // An uncached evaluation follows its paths again too: it is what cached results are
         // checked against.
         let mut world = GodotWorld {

@@ -5,9 +5,12 @@
 //! kept with its id; a kept node is used only while the engine's object table still maps
 //! the id to it, so a freed node is never touched.
 //!
-//! The node paths of path steps are kept too: parsing one makes a StringName per name.
+//! The node paths of path steps are kept too: parsing one makes a StringName per name, and
+//! so are the readers of the properties results check (a node's property read by its
+//! interned name, found once).
 
 use std::cell::RefCell;
+use std::rc::Rc;
 
 use godot::builtin::NodePath;
 use godot::classes::{Node, Object};
@@ -15,15 +18,25 @@ use godot::obj::{Gd, InstanceId};
 use lua_runtime_core::sexp::NodeId;
 use rustc_hash::FxHashMap;
 
+use super::world::PropertyReader;
 use crate::bridge::ffi;
 
 /// Nodes kept at most; past that the table starts again.
 const KEPT: usize = 4096;
 
+/// A property's reader, with the text whose address keys it.
+pub struct KeptReader {
+    pub reader: PropertyReader,
+    _text: Rc<str>,
+}
+
 #[derive(Default)]
 pub struct Nodes {
     by_id: RefCell<FxHashMap<NodeId, Gd<Node>>>,
     paths: RefCell<FxHashMap<Box<str>, NodePath>>,
+    /// Readers by node and the address of the property's text, kept alive with them so no
+    /// other text takes its address.
+    readers: RefCell<FxHashMap<(NodeId, usize), Rc<KeptReader>>>,
 }
 
 impl Nodes {
@@ -48,6 +61,37 @@ impl Nodes {
         Some(node)
     }
 
+    /// Whether `id` is a live node's.
+    pub fn is_node(&self, id: NodeId) -> bool {
+        if let Some(node) = self.by_id.borrow().get(&id)
+            && ffi::is_live(id, node.obj_sys())
+        {
+            return true;
+        }
+        self.get(id).is_some()
+    }
+
+    /// The reader of `property` on node `id`, made the first time (`None` when there is no
+    /// such node). It reads nothing once the node is freed.
+    pub fn reader(&self, id: NodeId, property: &Rc<str>) -> Option<Rc<KeptReader>> {
+        let key = (id, Rc::as_ptr(property).cast::<u8>() as usize);
+        // Cloned out: reading runs engine code (a getter) that may evaluate expressions.
+        if let Some(reader) = self.readers.borrow().get(&key) {
+            return Some(reader.clone());
+        }
+        let node = self.get(id)?;
+        let reader = Rc::new(KeptReader {
+            reader: PropertyReader::new(id, node, property),
+            _text: property.clone(),
+        });
+        let mut readers = self.readers.borrow_mut();
+        if readers.len() >= KEPT {
+            readers.clear();
+        }
+        readers.insert(key, reader.clone());
+        Some(reader)
+    }
+
     /// `text` as a NodePath.
     pub fn path(&self, text: &str) -> NodePath {
         let mut paths = self.paths.borrow_mut();
@@ -65,5 +109,6 @@ impl Nodes {
     pub fn clear(&self) {
         self.by_id.borrow_mut().clear();
         self.paths.borrow_mut().clear();
+        self.readers.borrow_mut().clear();
     }
 }

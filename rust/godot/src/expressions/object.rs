@@ -8,7 +8,7 @@ use godot::classes::{Node, RefCounted};
 use godot::prelude::*;
 use lua_runtime_core::sexp::{Compiled, ExpressionSet, SexpError};
 
-use super::world::{id_of, to_variant};
+use super::world::{context_id, id_of, to_variant};
 use crate::state;
 
 /// A compiled SEXP expression. Results are cached per context node and recomputed only
@@ -25,14 +25,14 @@ impl LuaExpression {
     /// The value in `context` (the node relative paths start from; may be null when the
     /// expression reads no relative path). Null and a reported error when evaluation fails.
     #[func]
-    fn evaluate(&self, context: Option<Gd<Node>>) -> Variant {
-        self.run(context.as_ref(), true)
+    fn evaluate(&self, context: Variant) -> Variant {
+        self.run(&context, true)
     }
 
     /// The value computed afresh, bypassing the cache (for checks and debugging).
     #[func]
-    fn evaluate_uncached(&self, context: Option<Gd<Node>>) -> Variant {
-        self.run(context.as_ref(), false)
+    fn evaluate_uncached(&self, context: Variant) -> Variant {
+        self.run(&context, false)
     }
 
     /// The expression's text.
@@ -170,14 +170,26 @@ impl LuaExpression {
         Gd::from_init_fn(|base| LuaExpression { compiled, base })
     }
 
-    fn run(&self, context: Option<&Gd<Node>>, cached: bool) -> Variant {
+    /// The value in `context`: a Node, or null (see [`context_id`]).
+    fn run(&self, context: &Variant, cached: bool) -> Variant {
         let Some(state) = state::get() else {
             return Variant::nil();
         };
-        match state
-            .expressions
-            .evaluate(&state, &self.compiled, context, cached)
-        {
+        let context = context_id(&state.expressions.nodes, context).map_err(|message| {
+            super::expression_error(
+                &self.compiled.source,
+                SexpError::Eval {
+                    message,
+                    line: 1,
+                    col: 1,
+                },
+            )
+        });
+        match context.and_then(|context| {
+            state
+                .expressions
+                .evaluate(&state, &self.compiled, context, cached)
+        }) {
             Ok(v) => v,
             Err(e) => {
                 crate::errors::report(&state, &e);

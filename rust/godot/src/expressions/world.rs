@@ -76,6 +76,38 @@ pub fn id_of(node: &Gd<Node>) -> NodeId {
     node.instance_id_unchecked().to_i64() as u64
 }
 
+/// The id of the context node `context` holds (0 for null), or why it cannot be one: not
+/// a Node, or freed.
+///
+/// GDScript hands the context over as a Variant: godot-rust's conversion to `Gd<Node>`
+/// asks the engine whether the object is a Node by class name, as a new string, on every
+/// call, which cost more than the cached evaluation itself. A node is found by id in
+/// [`Nodes`](super::nodes::Nodes) instead, which checks its class once.
+pub fn context_id(nodes: &super::nodes::Nodes, context: &Variant) -> Result<NodeId, String> {
+    let Some(id) = context.object_id_unchecked() else {
+        let ty = context.get_type();
+        return if ty == VariantType::NIL {
+            Ok(0)
+        } else {
+            Err(format!(
+                "the context must be a Node or null, not {}",
+                crate::bridge::builtin::type_name(ty)
+            ))
+        };
+    };
+    let node = id.to_i64() as u64;
+    if nodes.is_node(node) {
+        return Ok(node);
+    }
+    match Gd::<Object>::try_from_instance_id(id) {
+        Ok(object) => Err(format!(
+            "the context must be a Node or null, not {}",
+            object.get_class()
+        )),
+        Err(_) => Err("the context node was freed".into()),
+    }
+}
+
 /// The engine, for one evaluation.
 pub struct GodotWorld<'a> {
     pub state: &'a RuntimeState,
@@ -188,9 +220,13 @@ impl World for GodotWorld<'_> {
         Ok((to_value(&value), watch))
     }
 
-    fn current(&mut self, node: NodeId, property: &str) -> Option<Value> {
-        let node = self.node(node)?;
-        Some(to_value(&read(&node, property)))
+    fn current(&mut self, node: NodeId, property: &Rc<str>) -> Option<Value> {
+        self.state
+            .expressions
+            .nodes
+            .reader(node, property)?
+            .reader
+            .read()
     }
 
     fn reader(&mut self, id: NodeId, property: &str) -> Option<Box<dyn Reader>> {
@@ -316,7 +352,7 @@ pub struct PropertyReader {
 }
 
 impl PropertyReader {
-    fn new(id: NodeId, node: Gd<Node>, property: &str) -> Self {
+    pub(super) fn new(id: NodeId, node: Gd<Node>, property: &str) -> Self {
         PropertyReader {
             id,
             node,
