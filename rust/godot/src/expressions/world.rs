@@ -15,6 +15,7 @@ use lua_runtime_core::sexp::{
 use super::Implementation;
 use super::paths::Access;
 use crate::bridge::convert;
+use crate::bridge::fast::Alive;
 use crate::bridge::names::intern_str;
 use crate::state::RuntimeState;
 
@@ -349,14 +350,27 @@ pub struct PropertyReader {
     id: NodeId,
     node: Gd<Node>,
     name: Name,
+    /// Cleared by the engine when the node is freed (the fast path's liveness flags): no
+    /// lookup in the engine's object table, which takes a lock, per read.
+    alive: Alive,
 }
 
 impl PropertyReader {
     pub(super) fn new(id: NodeId, node: Gd<Node>, property: &str) -> Self {
         PropertyReader {
             id,
+            alive: Alive::of(&node.clone().upcast()),
             node,
             name: Name::of(property),
+        }
+    }
+
+    /// Whether the node still lives.
+    fn lives(&self) -> bool {
+        match self.alive {
+            // No flag (the runtime is shutting down): the object table says.
+            Alive::Unknown => crate::bridge::ffi::is_live(self.id, self.node.obj_sys()),
+            ref alive => alive.now(),
         }
     }
 }
@@ -388,8 +402,8 @@ impl Name {
 
 impl Reader for PropertyReader {
     fn read(&self) -> Option<Value> {
-        // The node is touched only while the engine's object table still maps its id to it.
-        if !crate::bridge::ffi::is_live(self.id, self.node.obj_sys()) {
+        // The node is touched only while it lives.
+        if !self.lives() {
             return None;
         }
         Some(to_value(&self.name.get(&self.node)))

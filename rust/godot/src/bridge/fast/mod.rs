@@ -37,6 +37,8 @@ mod numbers;
 mod slots;
 mod transforms;
 
+pub use alive::Alive;
+
 use std::cell::{Cell, RefCell};
 use std::ffi::c_void;
 
