@@ -7,6 +7,8 @@ use godot::builtin::{Callable, Variant};
 use godot::classes::{Engine, SceneTree};
 use godot::obj::{Gd, Singleton};
 
+use crate::bridge::fast::Alive;
+
 /// The SceneTree the game runs, if the main loop is one.
 pub fn current() -> Option<Gd<SceneTree>> {
     Engine::singleton()
@@ -50,7 +52,25 @@ fn disconnect(mut tree: Gd<SceneTree>, connections: Connections) {
 /// Listening to the running tree's signals, made again when the tree is replaced.
 #[derive(Default)]
 pub struct Listener {
-    tree: RefCell<Option<(Gd<SceneTree>, Connections)>>,
+    tree: RefCell<Option<Listened>>,
+}
+
+struct Listened {
+    tree: Gd<SceneTree>,
+    /// Whether the tree lives, told by the engine: [`Listener::ensure`] runs on every
+    /// evaluation, where asking the object table (under a lock) showed in profiles.
+    alive: Alive,
+    connections: Connections,
+}
+
+impl Listened {
+    fn lives(&self) -> bool {
+        match self.alive {
+            // No flag (the runtime is shutting down): the object table says.
+            Alive::Unknown => self.tree.is_instance_valid(),
+            ref alive => alive.now(),
+        }
+    }
 }
 
 impl Listener {
@@ -61,21 +81,28 @@ impl Listener {
         signals: &[&'static str],
         on_signal: fn(&str, &[&Variant]),
     ) -> Option<(Gd<SceneTree>, bool)> {
-        if let Some((tree, _)) = self.tree.borrow().as_ref()
-            && tree.is_instance_valid()
+        if let Some(listened) = self.tree.borrow().as_ref()
+            && listened.lives()
         {
-            return Some((tree.clone(), false));
+            return Some((listened.tree.clone(), false));
         }
         let mut tree = current()?;
         let connections = connect(&mut tree, signals, on_signal);
-        *self.tree.borrow_mut() = Some((tree.clone(), connections));
+        *self.tree.borrow_mut() = Some(Listened {
+            alive: Alive::of(&tree.clone().upcast()),
+            tree: tree.clone(),
+            connections,
+        });
         Some((tree, true))
     }
 
     /// Stops listening (at shutdown).
     pub fn stop(&self) {
         let listened = self.tree.borrow_mut().take();
-        if let Some((tree, connections)) = listened {
+        if let Some(Listened {
+            tree, connections, ..
+        }) = listened
+        {
             disconnect(tree, connections);
         }
     }

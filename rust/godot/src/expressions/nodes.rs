@@ -2,8 +2,9 @@
 //!
 //! Finding a node by id through godot-rust checks its class by name twice (as an Object,
 //! then as a Node), which costs more than the property read it is for. A node found once is
-//! kept with its id; a kept node is used only while the engine's object table still maps
-//! the id to it, so a freed node is never touched.
+//! kept with its id and the liveness flag the engine clears when the node is freed (see
+//! `bridge::fast`), so a freed node is never touched and no lookup in the engine's object
+//! table, which takes a lock, is made per use.
 //!
 //! The node paths of path steps are kept too: parsing one makes a StringName per name, and
 //! so are the readers of the properties results check (a node's property read by its
@@ -19,10 +20,27 @@ use lua_runtime_core::sexp::NodeId;
 use rustc_hash::FxHashMap;
 
 use super::world::PropertyReader;
+use crate::bridge::fast::Alive;
 use crate::bridge::ffi;
 
 /// Nodes kept at most; past that the table starts again.
 const KEPT: usize = 4096;
+
+/// A node found by id, and its liveness flag (cleared by the engine when it is freed).
+struct KeptNode {
+    node: Gd<Node>,
+    alive: Alive,
+}
+
+impl KeptNode {
+    fn lives(&self, id: NodeId) -> bool {
+        match self.alive {
+            // No flag (the runtime is shutting down): the object table says.
+            Alive::Unknown => ffi::is_live(id, self.node.obj_sys()),
+            ref alive => alive.now(),
+        }
+    }
+}
 
 /// A property's reader, with the text whose address keys it.
 pub struct KeptReader {
@@ -32,7 +50,7 @@ pub struct KeptReader {
 
 #[derive(Default)]
 pub struct Nodes {
-    by_id: RefCell<FxHashMap<NodeId, Gd<Node>>>,
+    by_id: RefCell<FxHashMap<NodeId, KeptNode>>,
     paths: RefCell<FxHashMap<Box<str>, NodePath>>,
     /// Readers by node and the address of the property's text, kept alive with them so no
     /// other text takes its address.
@@ -43,9 +61,9 @@ impl Nodes {
     /// The live node with instance id `id`, if there is one.
     pub fn get(&self, id: NodeId) -> Option<Gd<Node>> {
         let mut by_id = self.by_id.borrow_mut();
-        if let Some(node) = by_id.get(&id) {
-            if ffi::is_live(id, node.obj_sys()) {
-                return Some(node.clone());
+        if let Some(kept) = by_id.get(&id) {
+            if kept.lives(id) {
+                return Some(kept.node.clone());
             }
             by_id.remove(&id);
         }
@@ -54,17 +72,24 @@ impl Nodes {
             .ok()?
             .try_cast::<Node>()
             .ok()?;
+        let alive = Alive::of(&node.clone().upcast());
         if by_id.len() >= KEPT {
             by_id.clear();
         }
-        by_id.insert(id, node.clone());
+        by_id.insert(
+            id,
+            KeptNode {
+                node: node.clone(),
+                alive,
+            },
+        );
         Some(node)
     }
 
     /// Whether `id` is a live node's.
     pub fn is_node(&self, id: NodeId) -> bool {
-        if let Some(node) = self.by_id.borrow().get(&id)
-            && ffi::is_live(id, node.obj_sys())
+        if let Some(kept) = self.by_id.borrow().get(&id)
+            && kept.lives(id)
         {
             return true;
         }
