@@ -10,6 +10,7 @@
 #                                against GDScript, and against a standalone LuaJIT (medians
 #                                over $COMPUTE_PAIRS pairs of processes, default 9)
 #   benches/engine.sh expressions  1,000 SEXP triggers against Godot's Expression, 5% of inputs changing
+#                                (`--changes=0`: none changing)
 #   benches/engine.sh soak       100,000 frames with a reload every 100: the Lua heap curve
 #   benches/engine.sh gc         bytes the collector gets per frame: the demo, object-heavy scripts
 # Prints the `BENCH` lines that docs/benchmarks.md records.
@@ -104,7 +105,7 @@ fi
 
 if [[ $which == all || $which == expressions ]]; then
 	echo "== expressions: 1,000 mission triggers over 100 ships, cached SEXP against Expression"
-	run expressions -s res://expressions.gd
+	run expressions -s res://expressions.gd -- "${@:2}"
 fi
 
 if [[ $which == all || $which == soak ]]; then
