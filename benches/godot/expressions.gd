@@ -135,7 +135,7 @@ func _run() -> void:
 	quit()
 
 
-## Changes 5% of the inputs, each to a different value.
+## Changes `changes` inputs (5% by default), each to a different value.
 func _change_inputs() -> void:
 	for i in changes:
 		var input := rng.randi() % (SHIPS * PROPS.size() + VARS)

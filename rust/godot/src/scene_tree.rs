@@ -66,7 +66,8 @@ struct Listened {
 impl Listened {
     fn lives(&self) -> bool {
         match self.alive {
-            // No flag (the runtime is shutting down): the object table says.
+            // No flag (the runtime is shutting down, or the engine refused the binding):
+            // the object table says.
             Alive::Unknown => self.tree.is_instance_valid(),
             ref alive => alive.now(),
         }

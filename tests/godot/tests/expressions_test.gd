@@ -97,6 +97,7 @@ func test_a_compiled_expression_takes_a_node_or_null_as_its_context() -> void:
 	var absolute := LuaRuntime.compile_expression("(+ 1 2)")
 	check_eq(absolute.evaluate(null), 3, "null")
 	check_eq(absolute.evaluate(typed_null), 3, "a typed null")
+	check_eq(absolute.evaluate(world.get_node_or_null("Nobody")), 3, "the null object the engine returns")
 	check(errors.is_empty(), "no errors: %s" % [errors])
 	check_eq(expr.evaluate(42), null, "an int is no context")
 	check_eq(_last_message(), "the context must be a Node or null, not int at 1:1 in (has-node \"Player\")", "named")
@@ -109,6 +110,8 @@ func test_a_compiled_expression_takes_a_node_or_null_as_its_context() -> void:
 	gone.free()
 	check_eq(expr.evaluate(gone), null, "a freed node is no context")
 	check_eq(_last_message(), "the context node was freed at 1:1 in (has-node \"Player\")", "said so")
+	check_eq(absolute.evaluate(gone), null, "also by an expression that follows no path")
+	check_eq(_last_message(), "the context node was freed at 1:1 in (+ 1 2)", "before evaluating")
 	check_eq(expr.evaluate(world), true, "the expression still works")
 
 
@@ -263,6 +266,8 @@ func test_user_operators_from_lua_and_gdscript() -> void:
 	check(refused.contains("sexp.define: 'or' cannot name an operator: it is built in, or not a symbol"), "from Lua neither: " + refused)
 	check_eq(LuaRuntime.eval("sexp.eval('(twice 4)')"), 12, "sexp.eval")
 	check_eq(LuaRuntime.eval("sexp.compile('(low-health 3 2)'):evaluate(nil)"), false, "sexp.compile")
+	check_eq(LuaRuntime.eval("sexp.compile('(+ 1 2)'):evaluate(42)"), null, "a bad context from Lua: nil")
+	check_eq(_last_message(), "the context must be a Node or null, not int at 1:1 in (+ 1 2)", "and the error reported")
 	var failed: String = LuaRuntime.eval("tostring(select(2, pcall(sexp.eval, '(twice')))")
 	check(failed.contains("sexp.eval: expected ')' at 1:7 in (twice"), "errors are Lua errors: " + failed)
 	node.queue_free()

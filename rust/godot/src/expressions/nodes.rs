@@ -16,12 +16,15 @@ use std::rc::Rc;
 use godot::builtin::NodePath;
 use godot::classes::{Node, Object};
 use godot::obj::{Gd, InstanceId};
-use lua_runtime_core::sexp::NodeId;
+use lua_runtime_core::sexp::{NodeId, Reader, Value};
 use rustc_hash::FxHashMap;
 
 use super::world::PropertyReader;
 use crate::bridge::fast::Alive;
 use crate::bridge::ffi;
+
+/// A node and the name of one of its properties.
+type ReaderKey = (NodeId, Rc<str>);
 
 /// Nodes kept at most; past that the table starts again.
 const KEPT: usize = 4096;
@@ -35,26 +38,20 @@ struct KeptNode {
 impl KeptNode {
     fn lives(&self, id: NodeId) -> bool {
         match self.alive {
-            // No flag (the runtime is shutting down): the object table says.
+            // No flag (the runtime is shutting down, or the engine refused the binding):
+            // the object table says.
             Alive::Unknown => ffi::is_live(id, self.node.obj_sys()),
             ref alive => alive.now(),
         }
     }
 }
 
-/// A property's reader, with the text whose address keys it.
-pub struct KeptReader {
-    pub reader: PropertyReader,
-    _text: Rc<str>,
-}
-
 #[derive(Default)]
 pub struct Nodes {
     by_id: RefCell<FxHashMap<NodeId, KeptNode>>,
     paths: RefCell<FxHashMap<Box<str>, NodePath>>,
-    /// Readers by node and the address of the property's text, kept alive with them so no
-    /// other text takes its address.
-    readers: RefCell<FxHashMap<(NodeId, usize), Rc<KeptReader>>>,
+    /// Readers by node and property.
+    readers: RefCell<FxHashMap<ReaderKey, Rc<PropertyReader>>>,
 }
 
 impl Nodes {
@@ -96,25 +93,29 @@ impl Nodes {
         self.get(id).is_some()
     }
 
-    /// The reader of `property` on node `id`, made the first time (`None` when there is no
-    /// such node). It reads nothing once the node is freed.
-    pub fn reader(&self, id: NodeId, property: &Rc<str>) -> Option<Rc<KeptReader>> {
-        let key = (id, Rc::as_ptr(property).cast::<u8>() as usize);
+    /// `property` of node `id` now, through a reader made the first time; `None` when there
+    /// is no such node (any more: the reader is dropped then).
+    pub fn read(&self, id: NodeId, property: &Rc<str>) -> Option<Value> {
+        let key = (id, property.clone());
         // Cloned out: reading runs engine code (a getter) that may evaluate expressions.
-        if let Some(reader) = self.readers.borrow().get(&key) {
-            return Some(reader.clone());
+        let found = self.readers.borrow().get(&key).cloned();
+        let reader = match found {
+            Some(reader) => reader,
+            None => {
+                let reader = Rc::new(PropertyReader::new(id, self.get(id)?, property));
+                let mut readers = self.readers.borrow_mut();
+                if readers.len() >= KEPT {
+                    readers.clear();
+                }
+                readers.insert(key.clone(), reader.clone());
+                reader
+            }
+        };
+        let value = reader.read();
+        if value.is_none() {
+            self.readers.borrow_mut().remove(&key);
         }
-        let node = self.get(id)?;
-        let reader = Rc::new(KeptReader {
-            reader: PropertyReader::new(id, node, property),
-            _text: property.clone(),
-        });
-        let mut readers = self.readers.borrow_mut();
-        if readers.len() >= KEPT {
-            readers.clear();
-        }
-        readers.insert(key, reader.clone());
-        Some(reader)
+        value
     }
 
     /// `text` as a NodePath.

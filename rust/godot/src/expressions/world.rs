@@ -222,12 +222,7 @@ impl World for GodotWorld<'_> {
     }
 
     fn current(&mut self, node: NodeId, property: &Rc<str>) -> Option<Value> {
-        self.state
-            .expressions
-            .nodes
-            .reader(node, property)?
-            .reader
-            .read()
+        self.state.expressions.nodes.read(node, property)
     }
 
     fn reader(&mut self, id: NodeId, property: &str) -> Option<Box<dyn Reader>> {
@@ -368,7 +363,8 @@ impl PropertyReader {
     /// Whether the node still lives.
     fn lives(&self) -> bool {
         match self.alive {
-            // No flag (the runtime is shutting down): the object table says.
+            // No flag (the runtime is shutting down, or the engine refused the binding):
+            // the object table says.
             Alive::Unknown => crate::bridge::ffi::is_live(self.id, self.node.obj_sys()),
             ref alive => alive.now(),
         }

@@ -26,7 +26,7 @@
 //! engine has said several times that an object has none, the object's `script_changed` is
 //! followed instead (one connection per object, to a single shared callable that appends the
 //! object: about 900 bytes of the engine's memory each, given back when Lua lets go of the
-//! object), and the fast path asks again only after it is emitted. A script attached without
+//! object, or when it is freed if the expression side holds its flag too), and the fast path asks again only after it is emitted. A script attached without
 //! that signal (while the object's signals are blocked, or by a language extension that sets
 //! a script instance directly) goes unseen until the signal next comes or Lua lets go of the
 //! object; docs/lua-api.md says so.
