@@ -22,14 +22,16 @@ pub struct LuaExpression {
 
 #[godot_api]
 impl LuaExpression {
-    /// The value in `context` (the node relative paths start from; may be null when the
-    /// expression reads no relative path). Null and a reported error when evaluation fails.
+    /// The value in `context`, a Node (the node relative paths start from) or null when the
+    /// expression reads no relative path. Null and a reported error when evaluation fails or
+    /// `context` is neither.
     #[func]
     fn evaluate(&self, context: Variant) -> Variant {
         self.run(&context, true)
     }
 
-    /// The value computed afresh, bypassing the cache (for checks and debugging).
+    /// The value computed afresh, bypassing the cache (for checks and debugging); `context`
+    /// as for `evaluate`.
     #[func]
     fn evaluate_uncached(&self, context: Variant) -> Variant {
         self.run(&context, false)
