@@ -308,6 +308,8 @@ func test_batch_stats_and_hints() -> void:
 	check_eq(set.add(LuaRuntime.compile_expression("(prop \"A\" \"health\")"), world), 0, "a compiled expression")
 	check_eq(set.add("(> (time) 0)", null), 1, "or text")
 	check_eq(set.add("(> (time)", null), -1, "text that does not compile is refused")
+	check_eq(set.add("(> (time) 0)", 7), -1, "and a context that is not a node")
+	check_eq(_last_message(), "the context must be a Node or null, not int at 1:1 in (> (time) 0)", "said so")
 	for i in 30:
 		var values := set.evaluate()
 		check_eq(values, [100, true], "the values in order")

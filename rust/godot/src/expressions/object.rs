@@ -4,11 +4,11 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use godot::classes::{Node, RefCounted};
+use godot::classes::RefCounted;
 use godot::prelude::*;
 use lua_runtime_core::sexp::{Compiled, ExpressionSet, SexpError};
 
-use super::world::{context_id, id_of, to_variant};
+use super::world::{context_id, to_variant};
 use crate::state;
 
 /// A compiled SEXP expression. Results are cached per context node and recomputed only
@@ -87,16 +87,17 @@ struct Members {
 
 #[godot_api]
 impl LuaExpressionSet {
-    /// Adds `sexp` (text, or a `LuaExpression`) evaluated in `context`; its index, or -1
-    /// (and a reported error) when it does not compile.
+    /// Adds `sexp` (text, or a `LuaExpression`) evaluated in `context` (a Node, or null as
+    /// for `LuaExpression.evaluate`); its index, or -1 (and a reported error) when it does
+    /// not compile or `context` is neither.
     #[func]
-    fn add(&self, sexp: Variant, context: Option<Gd<Node>>) -> i64 {
+    fn add(&self, sexp: Variant, context: Variant) -> i64 {
+        let Some(state) = state::get() else {
+            return -1;
+        };
         let compiled = if let Ok(expression) = sexp.try_to::<Gd<LuaExpression>>() {
             expression.bind().compiled.clone()
         } else {
-            let Some(state) = state::get() else {
-                return -1;
-            };
             match state.expressions.compile(&sexp.to_string()) {
                 Ok(compiled) => compiled,
                 Err(e) => {
@@ -105,11 +106,19 @@ impl LuaExpressionSet {
                 }
             }
         };
+        let context = match context_id(&state.expressions.nodes, &context) {
+            Ok(context) => context,
+            Err(message) => {
+                let error = context_error(&compiled, message);
+                crate::errors::report(&state, &error);
+                return -1;
+            }
+        };
         let Some(mut members) = self.members_mut() else {
             return -1;
         };
         members.values.push(&Variant::nil());
-        members.set.add(compiled, context.as_ref().map_or(0, id_of)) as i64
+        members.set.add(compiled, context) as i64
     }
 
     /// Every member's value, in the order added (null where one failed; its error is
@@ -177,16 +186,8 @@ impl LuaExpression {
         let Some(state) = state::get() else {
             return Variant::nil();
         };
-        let context = context_id(&state.expressions.nodes, context).map_err(|message| {
-            super::expression_error(
-                &self.compiled.source,
-                SexpError::Eval {
-                    message,
-                    line: 1,
-                    col: 1,
-                },
-            )
-        });
+        let context = context_id(&state.expressions.nodes, context)
+            .map_err(|message| context_error(&self.compiled, message));
         match context.and_then(|context| {
             state
                 .expressions
@@ -199,4 +200,16 @@ impl LuaExpression {
             }
         }
     }
+}
+
+/// The error of `expr` given a context that is not a Node or null.
+fn context_error(expr: &Compiled, message: String) -> lua_runtime_core::Error {
+    super::expression_error(
+        &expr.source,
+        SexpError::Eval {
+            message,
+            line: 1,
+            col: 1,
+        },
+    )
 }
