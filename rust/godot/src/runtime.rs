@@ -3,15 +3,16 @@
 //! Every method takes `&self`, and the state lives outside the object ([`crate::state`]), so a
 //! signal handler may call back into the runtime while the runtime is emitting.
 
-use godot::classes::{Engine, Node, Object};
+use godot::classes::{Engine, Object};
 use godot::prelude::*;
 
 use lua_runtime_core::BytecodeCache;
 
 use crate::bridge::convert;
 use crate::errors::{error_code, report, to_godot_error};
+use crate::expressions::context_error;
 use crate::expressions::object::LuaExpression;
-use crate::expressions::world::id_of;
+use crate::expressions::world::context_id;
 use crate::{reload, state, stats_dict};
 
 /// The Lua runtime: one shared Lua state for every LuaScriptNode, its caches and statistics.
@@ -158,16 +159,16 @@ impl LuaRuntime {
     /// The value of the SEXP expression `sexp` with `context_node` as the node relative
     /// paths start from (null is allowed when it reads none). Compiled once per text, and the
     /// result cached until something it reads changes. Null, and a reported error, when it
-    /// cannot be compiled or evaluated.
+    /// cannot be compiled or evaluated, or `context_node` is not a Node or null.
     #[func]
-    fn evaluate(&self, sexp: GString, context_node: Option<Gd<Node>>) -> Variant {
+    fn evaluate(&self, sexp: GString, context_node: Variant) -> Variant {
         let Some(state) = state::get() else {
             return Variant::nil();
         };
         let result = state.expressions.compile(&sexp.to_string()).and_then(|c| {
-            state
-                .expressions
-                .evaluate(&state, &c, context_node.as_ref().map_or(0, id_of), true)
+            let context = context_id(&state.expressions.nodes, &context_node)
+                .map_err(|message| context_error(&c, message))?;
+            state.expressions.evaluate(&state, &c, context, true)
         });
         result.unwrap_or_else(|e| {
             report(&state, &e);

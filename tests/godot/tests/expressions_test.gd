@@ -113,6 +113,8 @@ func test_a_compiled_expression_takes_a_node_or_null_as_its_context() -> void:
 	check_eq(absolute.evaluate(gone), null, "also by an expression that follows no path")
 	check_eq(_last_message(), "the context node was freed at 1:1 in (+ 1 2)", "before evaluating")
 	check_eq(expr.evaluate(world), true, "the expression still works")
+	check_eq(LuaRuntime.evaluate("(+ 1 2)", "World"), null, "LuaRuntime.evaluate takes a node too")
+	check_eq(_last_message(), "the context must be a Node or null, not String at 1:1 in (+ 1 2)", "the same error")
 
 
 func test_a_changed_signal_invalidates_and_hits_are_counted() -> void:

@@ -346,3 +346,15 @@ pub fn expression_error(source: &str, error: SexpError) -> Error {
         error,
     }
 }
+
+/// The error of `expr` given a context that is not a Node or null.
+pub fn context_error(expr: &Compiled, message: String) -> Error {
+    expression_error(
+        &expr.source,
+        SexpError::Eval {
+            message,
+            line: 1,
+            col: 1,
+        },
+    )
+}

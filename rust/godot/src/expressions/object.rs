@@ -8,6 +8,7 @@ use godot::classes::RefCounted;
 use godot::prelude::*;
 use lua_runtime_core::sexp::{Compiled, ExpressionSet, SexpError};
 
+use super::context_error;
 use super::world::{context_id, to_variant};
 use crate::state;
 
@@ -200,16 +201,4 @@ impl LuaExpression {
             }
         }
     }
-}
-
-/// The error of `expr` given a context that is not a Node or null.
-fn context_error(expr: &Compiled, message: String) -> lua_runtime_core::Error {
-    super::expression_error(
-        &expr.source,
-        SexpError::Eval {
-            message,
-            line: 1,
-            col: 1,
-        },
-    )
 }
