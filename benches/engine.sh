@@ -10,7 +10,7 @@
 #                                against GDScript, and against a standalone LuaJIT (medians
 #                                over $COMPUTE_PAIRS pairs of processes, default 9)
 #   benches/engine.sh expressions  1,000 SEXP triggers against Godot's Expression, 5% of inputs changing
-#                                (`--changes=0`: none changing)
+#                                (`--changes=0`: none changing; `--scale=0.2`: a smaller mission)
 #   benches/engine.sh soak       100,000 frames with a reload every 100: the Lua heap curve
 #   benches/engine.sh gc         bytes the collector gets per frame: the demo, object-heavy scripts
 # Prints the `BENCH` lines that docs/benchmarks.md records.

@@ -8,12 +8,13 @@ extends SceneTree
 ## 1,000 triggers: (a) one `LuaExpressionSet.evaluate()` call, (b) `Expression.execute` per
 ## trigger, (c) `LuaExpression.evaluate` called per trigger from GDScript. Both answers are
 ## compared every frame. Prints `BENCH` lines. `--changes=N` changes N inputs a frame instead
-## (`--changes=0`: what checking costs when nothing changes).
+## (`--changes=0`: what checking costs when nothing changes); `--scale=0.2` makes the mission
+## that much smaller (or larger), everything in proportion. `--changes` after `--scale` wins.
 
-const SHIPS := 100
+var ship_count := 100
 const PROPS := ["health", "shield", "ammo", "fuel"]
-const VARS := 100
-const TRIGGERS := 1000
+var var_count := 100
+var trigger_count := 1000
 var changes := 25
 const WARMUP := 30
 const FRAMES := 300
@@ -49,33 +50,41 @@ func _run() -> void:
 	for arg in OS.get_cmdline_user_args():
 		if arg.begins_with("--changes="):
 			changes = int(arg.trim_prefix("--changes="))
+		elif arg.begins_with("--scale="):
+			# A smaller or larger mission of the same shape: ships, variables, triggers and
+			# changes a frame all scaled.
+			var scale := float(arg.trim_prefix("--scale="))
+			ship_count = maxi(1, roundi(ship_count * scale))
+			var_count = maxi(1, roundi(var_count * scale))
+			trigger_count = maxi(1, roundi(trigger_count * scale))
+			changes = roundi(changes * scale)
 	var mission := Node.new()
 	mission.name = "Mission"
 	root.add_child(mission)
-	for i in SHIPS:
+	for i in ship_count:
 		var s := Ship.new()
 		s.name = "S%d" % i
 		mission.add_child(s)
 		ships.append(s)
-	for k in VARS:
+	for k in var_count:
 		vars.append(50)
 		LuaRuntime.set_var("v%d" % k, 50)
 	var sexps: Array = []
 	var set := LuaExpressionSet.new()
 	var expressions: Array[Expression] = []
 	var inputs: Array = []  # per trigger: [ship index or -1, var index]
-	for t in TRIGGERS:
-		var input := t % (SHIPS * PROPS.size() + VARS)
-		var threshold := 30 if t < TRIGGERS / 2 else 60
+	for t in trigger_count:
+		var input := t % (ship_count * PROPS.size() + var_count)
+		var threshold := 30 if t < trigger_count / 2 else 60
 		var e := Expression.new()
-		if input < SHIPS * PROPS.size():
-			var ship := input % SHIPS
-			var prop: String = PROPS[input / SHIPS]
+		if input < ship_count * PROPS.size():
+			var ship := input % ship_count
+			var prop: String = PROPS[input / ship_count]
 			sexps.append(LuaRuntime.compile_expression("(< (prop \"S%d\" \"%s\") %d)" % [ship, prop, threshold]))
 			e.parse("n.%s < %d" % [prop, threshold], ["n"])
 			inputs.append([ship, -1])
 		else:
-			var k := input - SHIPS * PROPS.size()
+			var k := input - ship_count * PROPS.size()
 			sexps.append(LuaRuntime.compile_expression("(< (var v%d) %d)" % [k, threshold]))
 			e.parse("v < %d" % threshold, ["v"])
 			inputs.append([-1, k])
@@ -83,7 +92,7 @@ func _run() -> void:
 	for sexp in sexps:
 		set.add(sexp, mission)
 	print("BENCH expressions triggers=%d ships=%d inputs=%d changes_per_frame=%d frames=%d flavour=%s" % [
-		TRIGGERS, SHIPS, SHIPS * PROPS.size() + VARS, changes, FRAMES, LuaRuntime.get_stats()["lua"]["flavour"]])
+		trigger_count, ship_count, ship_count * PROPS.size() + var_count, changes, FRAMES, LuaRuntime.get_stats()["lua"]["flavour"]])
 
 	var batch_us: Array[float] = []
 	var expression_us: Array[float] = []
@@ -97,7 +106,7 @@ func _run() -> void:
 		var answers: Array = set.evaluate()
 		var t1 := Time.get_ticks_usec()
 		var expected := 0
-		for t in TRIGGERS:
+		for t in trigger_count:
 			var input: Array = inputs[t]
 			var value: Variant
 			if input[0] >= 0:
@@ -108,7 +117,7 @@ func _run() -> void:
 				expected += 1
 		var t2 := Time.get_ticks_usec()
 		var single := 0
-		for t in TRIGGERS:
+		for t in trigger_count:
 			if sexps[t].evaluate(mission):
 				single += 1
 		var t3 := Time.get_ticks_usec()
@@ -126,9 +135,9 @@ func _run() -> void:
 	var b := _median(expression_us)
 	var c := _median(single_us)
 	print("BENCH triggers_batch frame_us=%.1f expression_frame_us=%.1f ratio=%.3f per_trigger_ns=%.0f" % [
-		a, b, a / b, a * 1000.0 / TRIGGERS])
+		a, b, a / b, a * 1000.0 / trigger_count])
 	print("BENCH triggers_each frame_us=%.1f expression_frame_us=%.1f ratio=%.3f per_trigger_ns=%.0f" % [
-		c, b, c / b, c * 1000.0 / TRIGGERS])
+		c, b, c / b, c * 1000.0 / trigger_count])
 	print("BENCH expression_stats evaluations=%d hits=%d hit_rate=%.4f invalidations=%d connections=%d" % [
 		evaluations, hits, float(hits) / evaluations, after["invalidations"] - stats_before["invalidations"],
 		after["connections"]])
@@ -138,16 +147,16 @@ func _run() -> void:
 ## Changes `changes` inputs (5% by default), each to a different value.
 func _change_inputs() -> void:
 	for i in changes:
-		var input := rng.randi() % (SHIPS * PROPS.size() + VARS)
+		var input := rng.randi() % (ship_count * PROPS.size() + var_count)
 		var value := rng.randi_range(0, 100)
-		if input < SHIPS * PROPS.size():
-			var ship := ships[input % SHIPS]
-			var prop: String = PROPS[input / SHIPS]
+		if input < ship_count * PROPS.size():
+			var ship := ships[input % ship_count]
+			var prop: String = PROPS[input / ship_count]
 			if ship.get(prop) == value:
 				value += 1
 			ship.set(prop, value)
 		else:
-			var k := input - SHIPS * PROPS.size()
+			var k := input - ship_count * PROPS.size()
 			if vars[k] == value:
 				value += 1
 			vars[k] = value
