@@ -10,6 +10,7 @@ extends SceneTree
 ## compared every frame. Prints `BENCH` lines. `--changes=N` changes N inputs a frame instead
 ## (`--changes=0`: what checking costs when nothing changes); `--scale=0.2` makes the mission
 ## that much smaller (or larger), everything in proportion. `--changes` after `--scale` wins.
+## `--frames=N` measures longer (for a profiler).
 
 var ship_count := 100
 const PROPS := ["health", "shield", "ammo", "fuel"]
@@ -17,7 +18,7 @@ var var_count := 100
 var trigger_count := 1000
 var changes := 25
 const WARMUP := 30
-const FRAMES := 300
+var frame_count := 300
 
 
 class Ship extends Node2D:
@@ -50,6 +51,8 @@ func _run() -> void:
 	for arg in OS.get_cmdline_user_args():
 		if arg.begins_with("--changes="):
 			changes = int(arg.trim_prefix("--changes="))
+		elif arg.begins_with("--frames="):
+			frame_count = int(arg.trim_prefix("--frames="))
 		elif arg.begins_with("--scale="):
 			# A smaller or larger mission of the same shape: ships, variables, triggers and
 			# changes a frame all scaled.
@@ -92,13 +95,13 @@ func _run() -> void:
 	for sexp in sexps:
 		set.add(sexp, mission)
 	print("BENCH expressions triggers=%d ships=%d inputs=%d changes_per_frame=%d frames=%d flavour=%s" % [
-		trigger_count, ship_count, ship_count * PROPS.size() + var_count, changes, FRAMES, LuaRuntime.get_stats()["lua"]["flavour"]])
+		trigger_count, ship_count, ship_count * PROPS.size() + var_count, changes, frame_count, LuaRuntime.get_stats()["lua"]["flavour"]])
 
 	var batch_us: Array[float] = []
 	var expression_us: Array[float] = []
 	var single_us: Array[float] = []
 	var stats_before: Dictionary = {}
-	for frame in WARMUP + FRAMES:
+	for frame in WARMUP + frame_count:
 		if frame == WARMUP:
 			stats_before = LuaRuntime.get_stats()["expressions"]
 		_change_inputs()
