@@ -351,10 +351,22 @@ func test_a_set_answers_from_what_changed() -> void:
 	a.health = 10
 	a.ammo = 1
 	LuaRuntime.set_var("wave", 4)
-	check_eq(set.evaluate(), [false, true, false, 8], "a signal, a plain property and a variable")
+	var second := set.evaluate()
+	check_eq(second, [false, true, false, 8], "a signal, a plain property and a variable")
 	check_eq(first, [true, false, false, 2], "an array returned earlier does not change")
 	a.ammo = 30
-	check_eq(set.evaluate(), [false, false, true, 8], "both readers of the plain property")
+	var third := set.evaluate()
+	check_eq(third, [false, false, true, 8], "both readers of the plain property")
+	a.ammo = 2
+	check_eq(set.evaluate(), [false, true, false, 8], "and back")
+	check_eq([first, second, third], [[true, false, false, 2], [false, true, false, 8], [false, false, true, 8]],
+		"every array returned earlier and still held keeps its values")
+	third = []
+	second = []
+	a.ammo = 40
+	check_eq(set.evaluate(), [false, false, true, 8], "with the earlier arrays let go")
+	a.health = 60
+	check_eq(set.evaluate(), [true, false, true, 8], "and again")
 	LuaRuntime.clear_caches()
 	a.health = 90
 	check_eq(set.evaluate(), [true, false, true, 8], "after the caches were emptied")
