@@ -65,12 +65,7 @@ struct Listened {
 
 impl Listened {
     fn lives(&self) -> bool {
-        match self.alive {
-            // No flag (the runtime is shutting down, or the engine refused the binding):
-            // the object table says.
-            Alive::Unknown => self.tree.is_instance_valid(),
-            ref alive => alive.now(),
-        }
+        self.alive.now_or_else(|| self.tree.is_instance_valid())
     }
 }
 

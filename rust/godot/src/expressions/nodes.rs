@@ -37,12 +37,8 @@ struct KeptNode {
 
 impl KeptNode {
     fn lives(&self, id: NodeId) -> bool {
-        match self.alive {
-            // No flag (the runtime is shutting down, or the engine refused the binding):
-            // the object table says.
-            Alive::Unknown => ffi::is_live(id, self.node.obj_sys()),
-            ref alive => alive.now(),
-        }
+        self.alive
+            .now_or_else(|| ffi::is_live(id, self.node.obj_sys()))
     }
 }
 
@@ -81,16 +77,6 @@ impl Nodes {
             },
         );
         Some(node)
-    }
-
-    /// Whether `id` is a live node's.
-    pub fn is_node(&self, id: NodeId) -> bool {
-        if let Some(kept) = self.by_id.borrow().get(&id)
-            && kept.lives(id)
-        {
-            return true;
-        }
-        self.get(id).is_some()
     }
 
     /// `property` of node `id` now, through a reader made the first time; `None` when there

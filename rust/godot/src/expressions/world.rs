@@ -97,7 +97,7 @@ pub fn context_id(nodes: &super::nodes::Nodes, context: &Variant) -> Result<Node
         };
     };
     let node = id.to_i64() as u64;
-    if nodes.is_node(node) {
+    if nodes.get(node).is_some() {
         return Ok(node);
     }
     match Gd::<Object>::try_from_instance_id(id) {
@@ -362,12 +362,8 @@ impl PropertyReader {
 
     /// Whether the node still lives.
     fn lives(&self) -> bool {
-        match self.alive {
-            // No flag (the runtime is shutting down, or the engine refused the binding):
-            // the object table says.
-            Alive::Unknown => crate::bridge::ffi::is_live(self.id, self.node.obj_sys()),
-            ref alive => alive.now(),
-        }
+        self.alive
+            .now_or_else(|| crate::bridge::ffi::is_live(self.id, self.node.obj_sys()))
     }
 }
 

@@ -26,10 +26,11 @@
 //! engine has said several times that an object has none, the object's `script_changed` is
 //! followed instead (one connection per object, to a single shared callable that appends the
 //! object: about 900 bytes of the engine's memory each, given back when Lua lets go of the
-//! object, or when it is freed if the expression side holds its flag too), and the fast path asks again only after it is emitted. A script attached without
-//! that signal (while the object's signals are blocked, or by a language extension that sets
-//! a script instance directly) goes unseen until the signal next comes or Lua lets go of the
-//! object; docs/lua-api.md says so.
+//! object, or when it is freed if the expression side holds its flag too), and the fast path
+//! asks again only after it is emitted. A script attached without that signal (while the
+//! object's signals are blocked, or by a language extension that sets a script instance
+//! directly) goes unseen until the signal next comes or Lua lets go of the object;
+//! docs/lua-api.md says so.
 
 use std::cell::RefCell;
 use std::ffi::c_void;
@@ -188,6 +189,16 @@ impl Alive {
             Alive::Held => true,
             Alive::Unknown => false,
             Alive::Watched(entry) => entry.state.load(Ordering::Acquire) & ALIVE != 0,
+        }
+    }
+
+    /// Whether the object lives: its flag, or `check` (a lookup in the engine's object
+    /// table) when it has none (the runtime is shutting down, or the engine refused the
+    /// binding). For holders that must know rather than decline, unlike the fast path.
+    pub fn now_or_else(&self, check: impl FnOnce() -> bool) -> bool {
+        match self {
+            Alive::Unknown => check(),
+            alive => alive.now(),
         }
     }
 
