@@ -122,11 +122,9 @@ func _side_by_side(kind: String, size: int) -> void:
 		root.add_child(world)
 		var marks: Array[int] = [0, 0, 0]
 		for at in 3:
-			var marker := Marker.new()
 			# Lua nodes run at priority 0 (their execution_order), GDScript nodes at 2 or -2.
-			marker.process_priority = [-1000, 1 if lua_first else -1, 1000][at]
-			marker.on_process = func(_delta: float) -> void: marks[at] = Time.get_ticks_usec()
-			world.add_child(marker)
+			_marker(world, [-1000, 1 if lua_first else -1, 1000][at],
+				func(_delta: float) -> void: marks[at] = Time.get_ticks_usec())
 		var script: GDScript = load("res://per_frame/%s.gd" % kind)
 		var movers: Array[Node2D] = []
 		for i in size:
@@ -171,6 +169,15 @@ func _check_same(kind: String, movers: Array[Node2D]) -> void:
 			return
 
 
+## A Marker in `parent` that calls `on_process` each frame at process priority `priority`.
+func _marker(parent: Node, priority: int, on_process: Callable) -> Marker:
+	var marker := Marker.new()
+	marker.process_priority = priority
+	marker.on_process = on_process
+	parent.add_child(marker)
+	return marker
+
+
 ## A Node2D moved by a LuaScriptNode child running `per_frame/<kind>.lua`, or by `script`.
 func _mover(kind: String, lua: bool, script: GDScript) -> Node2D:
 	var mover := Node2D.new()
@@ -195,23 +202,16 @@ func _run(kind: String, size: int, lua: bool) -> float:
 	await process_frame
 	var world := Node2D.new()
 	root.add_child(world)
-	var before := Marker.new()
-	before.process_priority = -1000
-	before.on_process = func(delta: float) -> void:
+	var before := _marker(world, -1000, func(delta: float) -> void:
 		elapsed += delta
-		started = Time.get_ticks_usec()
-	world.add_child(before)
+		started = Time.get_ticks_usec())
 	var script: GDScript = load("res://per_frame/%s.gd" % kind)
 	var movers: Array[Node2D] = []
 	for i in size:
 		var mover := _mover(kind, lua, script)
 		world.add_child(mover)
 		movers.append(mover)
-	var after := Marker.new()
-	after.process_priority = 1000
-	after.on_process = func(_delta: float) -> void:
-		samples.append(Time.get_ticks_usec() - started)
-	world.add_child(after)
+	_marker(world, 1000, func(_delta: float) -> void: samples.append(Time.get_ticks_usec() - started))
 	samples.clear()
 	elapsed = 0.0
 	for i in WARMUP + frames:
