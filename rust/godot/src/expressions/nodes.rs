@@ -29,16 +29,28 @@ type ReaderKey = (NodeId, Rc<str>);
 /// Nodes kept at most; past that the table starts again.
 const KEPT: usize = 4096;
 
-/// A node found by id, and its liveness flag (cleared by the engine when it is freed).
-struct KeptNode {
+/// A node found by id, and its liveness flag (cleared by the engine when it is freed): no
+/// lookup in the engine's object table, which takes a lock, per use.
+pub struct KeptNode {
+    id: NodeId,
     node: Gd<Node>,
     alive: Alive,
 }
 
 impl KeptNode {
-    fn lives(&self, id: NodeId) -> bool {
+    pub fn new(id: NodeId, node: Gd<Node>) -> Self {
+        KeptNode {
+            id,
+            alive: Alive::of(&node.clone().upcast()),
+            node,
+        }
+    }
+
+    /// The node, if it still lives.
+    pub fn live(&self) -> Option<&Gd<Node>> {
         self.alive
-            .now_or_else(|| ffi::is_live(id, self.node.obj_sys()))
+            .now_or_else(|| ffi::is_live(self.id, self.node.obj_sys()))
+            .then_some(&self.node)
     }
 }
 
@@ -55,8 +67,8 @@ impl Nodes {
     pub fn get(&self, id: NodeId) -> Option<Gd<Node>> {
         let mut by_id = self.by_id.borrow_mut();
         if let Some(kept) = by_id.get(&id) {
-            if kept.lives(id) {
-                return Some(kept.node.clone());
+            if let Some(node) = kept.live() {
+                return Some(node.clone());
             }
             by_id.remove(&id);
         }
@@ -65,17 +77,10 @@ impl Nodes {
             .ok()?
             .try_cast::<Node>()
             .ok()?;
-        let alive = Alive::of(&node.clone().upcast());
         if by_id.len() >= KEPT {
             by_id.clear();
         }
-        by_id.insert(
-            id,
-            KeptNode {
-                node: node.clone(),
-                alive,
-            },
-        );
+        by_id.insert(id, KeptNode::new(id, node.clone()));
         Some(node)
     }
 

@@ -13,9 +13,9 @@ use lua_runtime_core::sexp::{
 };
 
 use super::Implementation;
+use super::nodes::KeptNode;
 use super::paths::Access;
 use crate::bridge::convert;
-use crate::bridge::fast::Alive;
 use crate::bridge::names::intern_str;
 use crate::state::RuntimeState;
 
@@ -342,28 +342,16 @@ impl World for GodotWorld<'_> {
 /// A property read again and again (a set's check, a kept access), through the node and
 /// the name found once: no lookup by id or by text on the way.
 pub struct PropertyReader {
-    id: NodeId,
-    node: Gd<Node>,
+    node: KeptNode,
     name: Name,
-    /// Cleared by the engine when the node is freed (the fast path's liveness flags): no
-    /// lookup in the engine's object table, which takes a lock, per read.
-    alive: Alive,
 }
 
 impl PropertyReader {
     pub(super) fn new(id: NodeId, node: Gd<Node>, property: &str) -> Self {
         PropertyReader {
-            id,
-            alive: Alive::of(&node.clone().upcast()),
-            node,
+            node: KeptNode::new(id, node),
             name: Name::of(property),
         }
-    }
-
-    /// Whether the node still lives.
-    fn lives(&self) -> bool {
-        self.alive
-            .now_or_else(|| crate::bridge::ffi::is_live(self.id, self.node.obj_sys()))
     }
 }
 
@@ -395,10 +383,7 @@ impl Name {
 impl Reader for PropertyReader {
     fn read(&self) -> Option<Value> {
         // The node is touched only while it lives.
-        if !self.lives() {
-            return None;
-        }
-        Some(to_value(&self.name.get(&self.node)))
+        Some(to_value(&self.name.get(self.node.live()?)))
     }
 }
 
