@@ -796,6 +796,11 @@ fn differential_cached_results_are_never_stale() {
             members.push((expr.clone(), context));
         }
     }
+    // Members added more than once share a cache key: a stale key must reach them all.
+    for expr in exprs.iter().take(4).chain(&exprs[..1]) {
+        set.add(expr.clone(), ROOT);
+        members.push((expr.clone(), ROOT));
+    }
     let mut shown = Shown::new();
     for step in 0..STEPS {
         let nodes: Vec<NodeId> = fake.nodes.keys().copied().filter(|n| *n != ROOT).collect();

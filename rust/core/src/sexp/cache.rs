@@ -514,7 +514,8 @@ impl ExpressionCache {
     /// Stores `value` at `key` with what computing it read (`reads`, put in order here).
     fn store(&mut self, key: Key, expr: &Rc<Compiled>, value: Value, reads: &mut Reads) {
         reads.normalize();
-        if let Some(entry) = self.entries.get_mut(&key)
+        // The lookup before computing made the key the most recently used.
+        if let Some(entry) = self.entries.peek_mut(&key)
             && entry.deps.matches(reads)
         {
             // Computed again after an input changed, it read what it read before (the usual
@@ -535,7 +536,7 @@ impl ExpressionCache {
         let checks: Rc<[Check]> = reads.checks.as_slice().into();
         let deps = Deps::of(reads);
         self.subscribe(key, &deps);
-        if let Some(entry) = self.entries.get_mut(&key) {
+        if let Some(entry) = self.entries.peek_mut(&key) {
             // Stored over a fresh result (code run while computing evaluated it too): sets
             // holding the old value must look again.
             let replaced = entry.value.replace(value).is_some();

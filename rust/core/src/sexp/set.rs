@@ -41,8 +41,9 @@ pub type Report<'a> = &'a mut dyn FnMut(usize, &Rc<Compiled>, Result<&Value, &Se
 #[derive(Default)]
 pub struct ExpressionSet {
     members: Vec<Member>,
-    /// Members by cache key (the same expression in the same context may be added twice).
-    by_key: FxHashMap<Key, Vec<usize>>,
+    /// The first member with each cache key; the others with the same key (the same
+    /// expression in the same context may be added twice) follow [`Member::same_key`].
+    by_key: FxHashMap<Key, u32>,
     reads: SharedReads,
     /// The cache log position read up to; `None` before the first evaluation.
     seen: Option<Rc<Cell<u64>>>,
@@ -63,6 +64,10 @@ struct Member {
     last: Option<Value>,
     /// Whether it waits in [`ExpressionSet::queue`].
     queued: bool,
+    /// The next member with the same cache key, if any.
+    same_key: Option<u32>,
+    /// Whether another member has the same cache key.
+    shares_key: bool,
 }
 
 enum Standing {
@@ -129,10 +134,17 @@ impl ExpressionSet {
     /// Adds `expr` evaluated in `context`; its index.
     pub fn add(&mut self, expr: Rc<Compiled>, context: NodeId) -> usize {
         let index = self.members.len();
-        self.by_key
+        let first = *self
+            .by_key
             .entry((expr.id, context))
-            .or_default()
-            .push(index);
+            .or_insert(index as u32);
+        let mut same_key = None;
+        if first as usize != index {
+            // Chained right after the first (a stale key needs them all, in any order).
+            let first = &mut self.members[first as usize];
+            same_key = first.same_key.replace(index as u32);
+            first.shares_key = true;
+        }
         self.tally
             .borrow_mut()
             .counted
@@ -143,6 +155,8 @@ impl ExpressionSet {
             standing: Standing::Unknown,
             last: None,
             queued: false,
+            same_key,
+            shares_key: first as usize != index,
         });
         self.queue(index);
         index
@@ -317,10 +331,17 @@ impl ExpressionSet {
             return;
         };
         for key in keys {
-            let Some(indexes) = self.by_key.get(key) else {
+            if let Some((own, index)) = except
+                && own == *key
+                && !self.members[index].shares_key
+            {
+                // The member just computed logs its own key (its result went stale before
+                // it was computed): nothing else to find.
                 continue;
-            };
-            for &index in indexes {
+            }
+            let mut next = self.by_key.get(key).map(|&i| i as usize);
+            while let Some(index) = next {
+                next = self.members[index].same_key.map(|i| i as usize);
                 if except != Some((*key, index)) {
                     forget(&mut self.members, &mut self.reads, &mut self.queue, index);
                 }
