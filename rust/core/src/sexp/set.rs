@@ -12,9 +12,10 @@
 //!
 //! An evaluation so looks only at the members the log names, the readers of values that
 //! changed, and the members computed the time before (whose checks hold what they read
-//! themselves, not yet compared with the shared readings). The others are not touched: their
-//! hits are counted when they are next looked at, or when statistics are read
-//! ([`ExpressionCache::settle_counts`]). A frame where a few inputs change so costs the
+//! themselves, not yet compared with the shared readings). The others are not touched. A
+//! member that holds is not counted at once: its hits are counted when it is next computed,
+//! or when statistics are read ([`ExpressionCache::settle_counts`]), so a hit touches nothing
+//! of its expression. A frame where a few inputs change so costs the
 //! members those inputs feed plus one read per checked value.
 //!
 //! Members are looked at in the order they were added. Within one evaluation every member
@@ -80,8 +81,8 @@ enum Standing {
     },
 }
 
-/// The evaluations of members not looked at, counted later: for each member, its
-/// expression and the last evaluation of the set its counters include.
+/// The hits of members that held, counted later: for each member, its expression and the
+/// last evaluation of the set its counters include.
 #[derive(Default)]
 pub(super) struct Tally {
     /// The last evaluation of the set completed.
@@ -90,8 +91,8 @@ pub(super) struct Tally {
 }
 
 impl Tally {
-    /// Counts each member's evaluations since it was last counted: a member not looked at
-    /// held its value, a hit.
+    /// Counts each member's evaluations since it was last counted: each was a hit (a member
+    /// computed is counted first).
     pub(super) fn settle(&mut self) {
         let round = self.round;
         for (expr, counted) in &mut self.counted {
@@ -99,9 +100,9 @@ impl Tally {
         }
     }
 
-    /// Member `index` is looked at in evaluation `round`: the evaluations before, in which
-    /// it was not (it held in each), are counted; this one its caller counts.
-    fn look_at(&mut self, index: usize, round: u64) {
+    /// Member `index` is computed in evaluation `round`: the evaluations before (it held in
+    /// each) are counted as hits; this one the cache counts.
+    fn computing(&mut self, index: usize, round: u64) {
         let (expr, counted) = &mut self.counted[index];
         count_hits_up_to(expr, counted, round - 1);
         *counted = round;
@@ -209,7 +210,6 @@ impl ExpressionSet {
             cursor = index + 1;
             let member = &mut self.members[index];
             member.queued = false;
-            self.tally.borrow_mut().look_at(index, round);
             let held = match &member.standing {
                 Standing::Fresh => true,
                 Standing::Checked { checks, reads } => {
@@ -225,11 +225,10 @@ impl ExpressionSet {
                 Standing::Unknown => false,
             };
             if held {
-                let mut counts = member.expr.counts.borrow_mut();
-                counts.evaluations += 1;
-                counts.hits += 1;
+                // A hit, counted later (see `Tally`).
                 continue;
             }
+            self.tally.borrow_mut().computing(index, round);
             computed += 1;
             self.compute(index, cache, world, report);
             // Looked at next time: an unknown standing is computed again, and checks hold
