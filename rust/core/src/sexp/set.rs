@@ -15,8 +15,8 @@
 //! themselves, not yet compared with the shared readings). The others are not touched. A
 //! member that holds is not counted at once: its hits are counted when it is next computed,
 //! or when statistics are read ([`ExpressionCache::settle_counts`]), so a hit touches nothing
-//! of its expression. A frame where a few inputs change so costs the
-//! members those inputs feed plus one read per checked value.
+//! of its expression. A frame where a few inputs change so costs the members those inputs
+//! feed plus one read per checked value.
 //!
 //! Members are looked at in the order they were added. Within one evaluation every member
 //! sees the same reading of a checked value (it is read once); a change made while the set
@@ -42,8 +42,8 @@ pub type Report<'a> = &'a mut dyn FnMut(usize, &Rc<Compiled>, Result<&Value, &Se
 #[derive(Default)]
 pub struct ExpressionSet {
     members: Vec<Member>,
-    /// The first member with each cache key; the others with the same key (the same
-    /// expression in the same context may be added twice) follow [`Member::same_key`].
+    /// A member with each cache key; the others with the same key (the same expression in
+    /// the same context may be added twice) are found around [`Member::same_key`].
     by_key: FxHashMap<Key, u32>,
     reads: SharedReads,
     /// The cache log position read up to; `None` before the first evaluation.
@@ -65,10 +65,9 @@ struct Member {
     last: Option<Value>,
     /// Whether it waits in [`ExpressionSet::queue`].
     queued: bool,
-    /// The next member with the same cache key, if any.
+    /// The next member with the same cache key, in a ring back to this one; `None` when no
+    /// other member has it.
     same_key: Option<u32>,
-    /// Whether another member has the same cache key.
-    shares_key: bool,
 }
 
 enum Standing {
@@ -141,10 +140,9 @@ impl ExpressionSet {
             .or_insert(index as u32);
         let mut same_key = None;
         if first as usize != index {
-            // Chained right after the first (a stale key needs them all, in any order).
-            let first = &mut self.members[first as usize];
-            same_key = first.same_key.replace(index as u32);
-            first.shares_key = true;
+            // Into the ring right after the first (a stale key needs them all, in any order).
+            let first_member = &mut self.members[first as usize];
+            same_key = Some(first_member.same_key.replace(index as u32).unwrap_or(first));
         }
         self.tally
             .borrow_mut()
@@ -157,7 +155,6 @@ impl ExpressionSet {
             last: None,
             queued: false,
             same_key,
-            shares_key: first as usize != index,
         });
         self.queue(index);
         index
@@ -330,19 +327,23 @@ impl ExpressionSet {
             return;
         };
         for key in keys {
-            if let Some((own, index)) = except
-                && own == *key
-                && !self.members[index].shares_key
-            {
-                // The member just computed logs its own key (its result went stale before
-                // it was computed): nothing else to find.
-                continue;
-            }
-            let mut next = self.by_key.get(key).map(|&i| i as usize);
-            while let Some(index) = next {
-                next = self.members[index].same_key.map(|i| i as usize);
+            // The member just computed logs its own key (its result went stale before it was
+            // computed): its ring starts there, with no lookup.
+            let start = match except {
+                Some((own, index)) if own == *key => index,
+                _ => match self.by_key.get(key) {
+                    Some(&index) => index as usize,
+                    None => continue,
+                },
+            };
+            let mut index = start;
+            loop {
                 if except != Some((*key, index)) {
                     forget(&mut self.members, &mut self.reads, &mut self.queue, index);
+                }
+                match self.members[index].same_key {
+                    Some(next) if next as usize != start => index = next as usize,
+                    _ => break,
                 }
             }
         }
